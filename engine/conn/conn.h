@@ -1,0 +1,107 @@
+/*
+ * conn.h - how drover reaches a host: the connection interface (redis's
+ * ConnectionType vtable) and the per-run pool of open connections.
+ *
+ * Callers use the conn_* wrappers, never the ops table. A connection is
+ * opened on first use and reused by every task of the run; the pool owns
+ * them and closes them at the end. Connections know nothing about tasks.
+ *
+ * Failures: ERR_UNREACH when the host cannot be reached, authenticated, or
+ * the connection was lost (the executor reports UNREACHABLE); ERR_TIMEOUT
+ * when a command ran past its timeout; other codes for local problems. A
+ * command that ran and exited non-zero is NOT an error: rc says so.
+ *
+ * Every conn_* call is safe to make from several worker threads at once, on
+ * the same or different connections.
+ */
+#ifndef DROVER_CONN_H
+#define DROVER_CONN_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+struct conn_result {
+	int rc;         /* exit status; 128+N for a signal; -1 unknown */
+	struct buf out; /* stdout */
+	struct buf err; /* stderr */
+};
+
+struct conn_exec_opts {
+	const char *stdin_data; /* may be NULL */
+	size_t stdin_len;
+	const char *const *env; /* NULL-terminated "NAME=value", exported for the command */
+	int timeout;            /* seconds; 0 = none */
+	int become;             /* run through sudo */
+	const char *become_user;     /* default root */
+	const char *become_password; /* fed to sudo's prompt; never logged */
+	const char *chdir;           /* may be NULL */
+};
+
+struct conn;
+
+struct conn_ops {
+	const char *name;
+	int (*open)(struct conn *c, struct err *e);
+	/* cmd is a POSIX sh command line; the connection runs it with /bin/sh -c. */
+	int (*exec)(struct conn *c, const char *cmd, const struct conn_exec_opts *o,
+		    struct conn_result *r, struct err *e);
+	/* Write data to path atomically (temp file in the same dir, then rename).
+	 * mode < 0: keep the existing file's mode, or 0644 for a new file. */
+	int (*put)(struct conn *c, const void *data, size_t len, const char *path, int mode,
+		   const struct conn_exec_opts *o, struct err *e);
+	int (*get)(struct conn *c, const char *path, struct buf *out,
+		   const struct conn_exec_opts *o, struct err *e);
+	void (*close)(struct conn *c);
+};
+
+struct conn {
+	const struct conn_ops *ops;
+	char *host;     /* inventory name */
+	json_t *vars;   /* the host's connection vars (ansible_host, ...), owned */
+	void *priv;     /* the transport's state */
+	struct conn *parent; /* pct: the Proxmox host's connection (borrowed) */
+	int opened;
+	pthread_mutex_t lock;
+	struct conn_pool *pool;
+};
+
+/* Settings that come from the CLI and config rather than the inventory. */
+struct conn_defaults {
+	const char *user;        /* -u / remote_user */
+	const char *private_key; /* --private-key / private_key_file */
+	const char *password;    /* -k */
+	int host_key_checking;   /* config; 1 by default */
+	int timeout;             /* connect timeout, seconds */
+	const char *connection;  /* -c: overrides ansible_connection when set */
+};
+
+struct conn_pool;
+
+struct conn_pool *conn_pool_new(const struct conn_defaults *d);
+/* Close every connection and free the pool. */
+void conn_pool_free(struct conn_pool *p);
+/*
+ * The connection for inventory host `host` with its merged vars `vars`
+ * (borrowed; the pool copies what it needs). Opens it on first use. For pct,
+ * `resolve` gives the vars of the Proxmox host named by pct_host.
+ * Returns a borrowed pointer owned by the pool, or NULL with e set.
+ */
+struct conn *conn_pool_get(struct conn_pool *p, const char *host, const json_t *vars,
+			   const json_t *(*resolve)(void *ud, const char *host), void *ud,
+			   struct err *e);
+
+int conn_exec(struct conn *c, const char *cmd, const struct conn_exec_opts *o,
+	      struct conn_result *r, struct err *e);
+int conn_put(struct conn *c, const void *data, size_t len, const char *path, int mode,
+	     const struct conn_exec_opts *o, struct err *e);
+int conn_get(struct conn *c, const char *path, struct buf *out, const struct conn_exec_opts *o,
+	     struct err *e);
+void conn_result_release(struct conn_result *r);
+
+extern const struct conn_ops conn_local_ops, conn_ssh_ops, conn_pct_ops;
+
+#endif

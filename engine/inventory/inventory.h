@@ -1,0 +1,76 @@
+/*
+ * inventory.h - Ansible inventories: INI, YAML, directories, host lists,
+ * group_vars/ and host_vars/, host patterns.
+ *
+ * An inventory owns its hosts and groups. Hosts keep the order in which
+ * they were first defined (Ansible's order). Variables are stored per
+ * layer and merged on request with Ansible's precedence: all < parent
+ * groups < child groups (ansible_group_priority breaks ties by depth) <
+ * host; group_vars/ and host_vars/ files beside the inventory are layered
+ * as in ../shared/reference/ansible.md. Parse errors carry file:line:col.
+ */
+#ifndef DROVER_INVENTORY_H
+#define DROVER_INVENTORY_H
+
+#include <jansson.h>
+
+#include "util/err.h"
+
+struct inv_host {
+	char *name;
+	json_t *vars;      /* host-level vars from the inventory sources */
+	char **groups;     /* names of the groups it is directly in */
+	int ngroups;
+};
+
+struct inv_group {
+	char *name;
+	json_t *vars;
+	char **children; /* child group names */
+	int nchildren;
+	char **hosts; /* direct member host names, in order */
+	int nhosts;
+	char **parents;
+	int nparents;
+};
+
+struct inventory {
+	struct inv_host **hosts;
+	int nhosts;
+	struct inv_group **groups;
+	int ngroups;
+	char **dirs; /* directories of the sources (for group_vars/host_vars) */
+	int ndirs;
+	json_t *gv_files; /* group_vars/ and host_vars/ data, layered */
+	void *priv;
+};
+
+void inventory_init(struct inventory *inv);
+void inventory_release(struct inventory *inv);
+/* Add one source (-i): a file, a directory, or "h1,h2,". */
+int inventory_load(struct inventory *inv, const char *source, struct err *e);
+/* Call after the last inventory_load: implicit groups, ungrouped, vars dirs. */
+int inventory_finish(struct inventory *inv, struct err *e);
+/* Read group_vars/ and host_vars/ beside a playbook (they win over the
+ * inventory-side ones). */
+int inventory_add_vars_dir(struct inventory *inv, const char *dir, struct err *e);
+
+struct inv_host *inventory_host(const struct inventory *inv, const char *name);
+struct inv_group *inventory_group(const struct inventory *inv, const char *name);
+/* The host's merged vars with precedence applied (new reference). Includes
+ * inventory_hostname, group_names, inventory_dir... only when with_magic. */
+json_t *inventory_host_vars(const struct inventory *inv, const char *host, int with_magic);
+/* groups -> sorted list of host names, as the `groups` magic var (new ref). */
+json_t *inventory_groups_var(const struct inventory *inv);
+
+/*
+ * Hosts matching an Ansible pattern ("web:&prod:!web3", "k3s_*", "~re",
+ * "g[0]", "g[1:]"), in inventory order, intersected with limit (may be NULL;
+ * "@file" reads one pattern per line). New JSON array of host names.
+ * Unknown pattern parts warn; an empty result is not an error here.
+ * Implicit localhost is added when named but not listed.
+ */
+json_t *inventory_select(struct inventory *inv, const char *pattern, const char *limit,
+			 struct err *e);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * tmpl.h - Jinja2 as Ansible uses it, over Jansson values.
+ *
+ * lexer -> parser (AST) -> evaluator. Undefined is a distinct value inside
+ * the evaluator; it becomes an ERR_UNDEF error ("'x' is undefined") when it
+ * reaches output, as in Ansible. Errors carry file:line:col: the position of
+ * the YAML scalar (ctx->file/line/col) plus the offset inside the text.
+ *
+ * Result types follow ansible-core 2.14: a template that is exactly one
+ * `{{ expr }}` yields the native value (a bare `{{ var }}` keeps the
+ * variable's type; other single expressions yield text, turned back into a
+ * list/dict/bool when the text is such a Python literal); mixed text yields
+ * a string.
+ *
+ * Variables are read from ctx->vars (a JSON object, borrowed). A variable
+ * whose value holds templates is rendered when read, recursively, with the
+ * same context; a cycle is the error "recursive loop detected in template".
+ * Strings marked !unsafe (yaml_is_unsafe) are never rendered.
+ */
+#ifndef DROVER_TMPL_H
+#define DROVER_TMPL_H
+
+#include <jansson.h>
+
+#include "util/err.h"
+
+struct tmpl_ctx {
+	const json_t *vars;  /* borrowed: name -> value */
+	const char *file;    /* where the text came from, for errors; may be NULL */
+	int line, col;       /* of the text's first character; 0 if unknown */
+	const char *basedir; /* for lookup('file'/'template'), relative paths */
+	int trim_blocks;     /* Ansible's default: 1 */
+};
+
+/* 1 if s contains "{{", "{%" or "{#". */
+int tmpl_has_template(const char *s);
+/* Render text. New reference, or NULL with e set. */
+json_t *tmpl_render(const char *text, const struct tmpl_ctx *ctx, struct err *e);
+/* Render every string inside v (lists and dicts, recursively; keys too). */
+json_t *tmpl_render_value(const json_t *v, const struct tmpl_ctx *ctx, struct err *e);
+/* Evaluate a bare expression ("x.y | default(1)"), native result. */
+json_t *tmpl_eval(const char *expr, const struct tmpl_ctx *ctx, struct err *e);
+/*
+ * Evaluate a conditional as Ansible 2.14 does (when, changed_when,
+ * failed_when, until, assert that). A bool, or a string that is an
+ * expression. *result is 0 or 1. Returns 0 or a negative error code.
+ */
+int tmpl_cond(const json_t *cond, const struct tmpl_ctx *ctx, int *result, struct err *e);
+/* Python/Jinja truthiness of a value. */
+int tmpl_truthy(const json_t *v);
+/* The string Ansible prints for a value (True/False/None, Python reprs in
+ * mixed text). New malloc'd string. */
+char *tmpl_to_text(const json_t *v);
+
+#endif
