@@ -63,6 +63,13 @@ struct task_ctx {
 	const char *basedir;   /* where relative src paths are looked up first */
 	const char *role_path; /* role dir, or NULL */
 	void *executor;        /* opaque: the executor's own state */
+	/* The connection of another inventory host (for modules that work
+	 * through a delegate, such as drain through the first server). Set by
+	 * the executor; borrowed pointer from the pool, or NULL with e set. */
+	struct conn *(*conn_for)(struct task_ctx *ctx, const char *host, struct err *e);
+	/* Progress for long waits (drain, wait_for): a one-line status the
+	 * output may show on a TTY. May be NULL. */
+	void (*progress)(struct task_ctx *ctx, const char *fmt, ...);
 };
 
 struct module_def {
