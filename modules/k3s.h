@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "modules/k8s_api.h"
 #include "modules/module.h"
 #include "util/buf.h"
 
@@ -44,5 +45,14 @@ char *k3s_channel_version(const char *channel_url, const char *channel, long tim
 
 /* The first host of group k3s_servers in ctx->vars' `groups`, or NULL. */
 const char *k3s_first_server(const struct task_ctx *ctx);
+
+/* The api method (k3s_drain_api.c). Functions returning int give 0, 1 when
+ * result was failed, or a negative error code with e set. */
+int k3s_api_open(struct task_ctx *ctx, const json_t *args, struct k8s_client *k, json_t *result,
+                 struct err *e);
+json_t *k3s_api_get_node(struct k8s_client *k, const char *node, json_t *result, struct err *e);
+int k3s_api_cordon(struct k8s_client *k, const char *node, int on, json_t *result, struct err *e);
+int k3s_api_drain(struct task_ctx *ctx, struct k8s_client *k, const json_t *args, const char *node,
+                  json_t *result, struct err *e);
 
 #endif

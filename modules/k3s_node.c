@@ -15,25 +15,21 @@
 static const char *const drain_aliases[] = {"drover.k3s.drain", NULL};
 static const char *const uncordon_aliases[] = {"drover.k3s.uncordon", NULL};
 static const char *const wait_aliases[] = {"drover.k3s.k3s_wait_ready", NULL};
-static const char *const methods[] = {"kubectl", NULL};
+static const char *const methods[] = {"kubectl", "api", NULL};
 
-#define NODE_ARGS                                                                                  \
-	{"node", ARG_STR,                                                                          \
-	 0,      NULL,                                                                             \
-	 NULL,   0,                                                                                \
-	 NULL,   "Kubernetes node name. Default: k3s_node_name, else inventory_hostname."},        \
-	    {"kubectl_host",                                                                       \
-	     ARG_STR,                                                                              \
-	     0,                                                                                    \
-	     NULL,                                                                                 \
-	     NULL,                                                                                 \
-	     0,                                                                                    \
-	     NULL,                                                                                 \
-	     "Inventory host whose `k3s kubectl` is used. Default: first of k3s_servers."},        \
-	{                                                                                          \
-		"method", ARG_STR, 0, "\"kubectl\"", methods, 0, NULL,                             \
-		    "kubectl: run `k3s kubectl` on kubectl_host."                                  \
-	}
+/* clang-format off */
+#define NODE_ARGS \
+	{"node", ARG_STR, 0, NULL, NULL, 0, NULL, \
+	 "Kubernetes node name. Default: k3s_node_name, else inventory_hostname."}, \
+	{"kubectl_host", ARG_STR, 0, NULL, NULL, 0, NULL, \
+	 "Inventory host whose `k3s kubectl` is used. Default: first of k3s_servers."}, \
+	{"method", ARG_STR, 0, "\"kubectl\"", methods, 0, NULL, \
+	 "kubectl: run `k3s kubectl` on kubectl_host; api: Kubernetes REST from the controller."}, \
+	{"kubeconfig", ARG_PATH, 0, NULL, NULL, 0, NULL, \
+	 "api: kubeconfig on the controller. Default: fetched from kubectl_host."}, \
+	{"api_server", ARG_STR, 0, NULL, NULL, 0, NULL, \
+	 "api: the API URL to use instead of the kubeconfig's (https://host:6443)."}
+/* clang-format on */
 
 static const struct module_arg drain_args[] = {
     NODE_ARGS,
@@ -210,10 +206,56 @@ static void explain_failure(const char *out, struct buf *why, json_t *blocked)
 	free(copy);
 }
 
+static int is_api(const json_t *args)
+{
+	const char *m = json_string_value(json_object_get(args, "method"));
+	return m && !strcmp(m, "api");
+}
+
+/* The node object through the API client when there is one, else kubectl. */
+static json_t *fetch_node(struct task_ctx *ctx, struct conn *c, struct k8s_client *k,
+                          const char *node, json_t *result, struct err *e)
+{
+	return k ? k3s_api_get_node(k, node, result, e) : get_node(ctx, c, node, result, e);
+}
+
+static int api_drain_run(struct task_ctx *ctx, const json_t *args, const char *node, json_t *result,
+                         struct err *e)
+{
+	struct k8s_client k;
+	int rc = k3s_api_open(ctx, args, &k, result, e);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	rc = k3s_api_drain(ctx, &k, args, node, result, e);
+	k8s_client_release(&k);
+	return rc;
+}
+
+static int api_uncordon_run(struct task_ctx *ctx, const json_t *args, const char *node,
+                            json_t *result, struct err *e)
+{
+	struct k8s_client k;
+	int rc = k3s_api_open(ctx, args, &k, result, e);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	json_t *n = k3s_api_get_node(&k, node, result, e);
+	if (n) {
+		int cordoned = node_unschedulable(n);
+		json_object_set_new(result, "changed", json_boolean(cordoned));
+		if (cordoned && !ctx->check)
+			rc = k3s_api_cordon(&k, node, 0, result, e);
+		json_decref(n);
+	}
+	k8s_client_release(&k);
+	return rc < 0 ? rc : 0;
+}
+
 static int drain_run(struct task_ctx *ctx, const json_t *args, json_t *result, struct err *e)
 {
 	const char *node = node_name(ctx, args);
 	json_object_set_new(result, "node", json_string(node));
+	if (is_api(args))
+		return api_drain_run(ctx, args, node, result, e);
 	struct conn *c = kubectl_conn(ctx, args, result, e);
 	if (!c)
 		return e->code;
@@ -287,6 +329,8 @@ static int uncordon_run(struct task_ctx *ctx, const json_t *args, json_t *result
 {
 	const char *node = node_name(ctx, args);
 	json_object_set_new(result, "node", json_string(node));
+	if (is_api(args))
+		return api_uncordon_run(ctx, args, node, result, e);
 	struct conn *c = kubectl_conn(ctx, args, result, e);
 	if (!c)
 		return e->code;
@@ -340,22 +384,42 @@ static const char *kubelet_version(const json_t *node)
 	    json_object_get(json_object_get(node, "status"), "nodeInfo"), "kubeletVersion"));
 }
 
+static int wait_loop(struct task_ctx *ctx, struct conn *c, struct k8s_client *kp,
+                     const json_t *args, json_t *result, struct err *e);
+
 static int wait_run(struct task_ctx *ctx, const json_t *args, json_t *result, struct err *e)
+{
+	const char *node = node_name(ctx, args);
+	json_object_set_new(result, "node", json_string(node));
+	json_object_set_new(result, "changed", json_false());
+	struct k8s_client k, *kp = NULL;
+	struct conn *c = NULL;
+	if (is_api(args)) {
+		int rc = k3s_api_open(ctx, args, &k, result, e);
+		if (rc)
+			return rc < 0 ? rc : 0;
+		kp = &k;
+	} else if (!(c = kubectl_conn(ctx, args, result, e))) {
+		return e->code;
+	}
+	int rc = wait_loop(ctx, c, kp, args, result, e);
+	if (kp)
+		k8s_client_release(kp);
+	return rc;
+}
+
+static int wait_loop(struct task_ctx *ctx, struct conn *c, struct k8s_client *kp,
+                     const json_t *args, json_t *result, struct err *e)
 {
 	const char *node = node_name(ctx, args);
 	const char *want = json_string_value(json_object_get(args, "version"));
 	int timeout = (int)json_integer_value(json_object_get(args, "timeout"));
 	int delay = (int)json_integer_value(json_object_get(args, "delay"));
-	json_object_set_new(result, "node", json_string(node));
-	json_object_set_new(result, "changed", json_false());
-	struct conn *c = kubectl_conn(ctx, args, result, e);
-	if (!c)
-		return e->code;
 	time_t start = time(NULL);
 	char last[256] = "not seen yet";
 	for (;;) {
 		json_t *scratch = json_object();
-		json_t *n = get_node(ctx, c, node, scratch, e);
+		json_t *n = fetch_node(ctx, c, kp, node, scratch, e);
 		json_decref(scratch);
 		if (!n && e->code)
 			return e->code;
