@@ -33,9 +33,9 @@ struct conn_result {
 struct conn_exec_opts {
 	const char *stdin_data; /* may be NULL */
 	size_t stdin_len;
-	const char *const *env; /* NULL-terminated "NAME=value", exported for the command */
-	int timeout;            /* seconds; 0 = none */
-	int become;             /* run through sudo */
+	const char *const *env;      /* NULL-terminated "NAME=value", exported for the command */
+	int timeout;                 /* seconds; 0 = none */
+	int become;                  /* run through sudo */
 	const char *become_user;     /* default root */
 	const char *become_password; /* fed to sudo's prompt; never logged */
 	const char *chdir;           /* may be NULL */
@@ -43,26 +43,43 @@ struct conn_exec_opts {
 
 struct conn;
 
+/*
+ * One command as a transport runs it: conn.c has already applied env, chdir
+ * and become, so cmd is complete. When become needs a password, stdin is held
+ * back until sudo prints `prompt` on stderr (then `password` goes first) or
+ * the command prints the `ok` line on stdout; both markers are removed from
+ * the captured output. Transports do this with the conn_feed helpers
+ * (conn_int.h).
+ */
+struct conn_job {
+	const char *cmd;
+	const char *in; /* stdin, may be NULL */
+	size_t in_len;
+	int timeout;                        /* seconds; 0 = none */
+	const char *prompt, *ok, *password; /* all NULL without a become password */
+};
+
+/* The transport vtable. Only conn.c calls it. */
 struct conn_ops {
 	const char *name;
 	int (*open)(struct conn *c, struct err *e);
-	/* cmd is a POSIX sh command line; the connection runs it with /bin/sh -c. */
-	int (*exec)(struct conn *c, const char *cmd, const struct conn_exec_opts *o,
-		    struct conn_result *r, struct err *e);
-	/* Write data to path atomically (temp file in the same dir, then rename).
-	 * mode < 0: keep the existing file's mode, or 0644 for a new file. */
+	/* Run j->cmd with /bin/sh -c on the host. */
+	int (*exec)(struct conn *c, const struct conn_job *j, struct conn_result *r, struct err *e);
+	/* Native file transfer without become; NULL means conn.c streams the
+	 * data through exec (cat > tmp && mv). put is atomic (temp file in the
+	 * same dir, then rename); mode < 0 keeps an existing file's mode, or
+	 * 0644 for a new file. */
 	int (*put)(struct conn *c, const void *data, size_t len, const char *path, int mode,
-		   const struct conn_exec_opts *o, struct err *e);
-	int (*get)(struct conn *c, const char *path, struct buf *out,
-		   const struct conn_exec_opts *o, struct err *e);
+	           struct err *e);
+	int (*get)(struct conn *c, const char *path, struct buf *out, struct err *e);
 	void (*close)(struct conn *c);
 };
 
 struct conn {
 	const struct conn_ops *ops;
-	char *host;     /* inventory name */
-	json_t *vars;   /* the host's connection vars (ansible_host, ...), owned */
-	void *priv;     /* the transport's state */
+	char *host;          /* inventory name */
+	json_t *vars;        /* the host's connection vars (ansible_host, ...), owned */
+	void *priv;          /* the transport's state */
 	struct conn *parent; /* pct: the Proxmox host's connection (borrowed) */
 	int opened;
 	pthread_mutex_t lock;
@@ -91,15 +108,15 @@ void conn_pool_free(struct conn_pool *p);
  * Returns a borrowed pointer owned by the pool, or NULL with e set.
  */
 struct conn *conn_pool_get(struct conn_pool *p, const char *host, const json_t *vars,
-			   const json_t *(*resolve)(void *ud, const char *host), void *ud,
-			   struct err *e);
+                           const json_t *(*resolve)(void *ud, const char *host), void *ud,
+                           struct err *e);
 
 int conn_exec(struct conn *c, const char *cmd, const struct conn_exec_opts *o,
-	      struct conn_result *r, struct err *e);
+              struct conn_result *r, struct err *e);
 int conn_put(struct conn *c, const void *data, size_t len, const char *path, int mode,
-	     const struct conn_exec_opts *o, struct err *e);
+             const struct conn_exec_opts *o, struct err *e);
 int conn_get(struct conn *c, const char *path, struct buf *out, const struct conn_exec_opts *o,
-	     struct err *e);
+             struct err *e);
 void conn_result_release(struct conn_result *r);
 
 extern const struct conn_ops conn_local_ops, conn_ssh_ops, conn_pct_ops;

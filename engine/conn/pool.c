@@ -1,0 +1,175 @@
+/*
+ * pool.c - one connection per inventory host, opened on first use and kept
+ * for the run. The pool lock only guards the list; each connection is opened
+ * under its own lock, so hosts connect in parallel.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "conn/conn_int.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+struct conn_pool *conn_pool_new(const struct conn_defaults *d)
+{
+	struct conn_pool *p = xcalloc(1, sizeof(*p));
+
+	if (d) {
+		p->d = *d;
+		p->d.user = dup_or_null(d->user);
+		p->d.private_key = dup_or_null(d->private_key);
+		p->d.password = dup_or_null(d->password);
+		p->d.connection = dup_or_null(d->connection);
+	} else {
+		p->d.host_key_checking = 1;
+	}
+	if (p->d.timeout <= 0)
+		p->d.timeout = 10;
+	pthread_mutex_init(&p->lock, NULL);
+	/* A host that closes its end must fail a write, not kill drover.
+	 * Local children get the default disposition back before exec. */
+	signal(SIGPIPE, SIG_IGN);
+	return p;
+}
+
+void conn_pool_free(struct conn_pool *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = p->n; i-- > 0;) {
+		struct conn *c = p->conns[i];
+		if (c->opened && c->ops->close)
+			c->ops->close(c);
+		json_decref(c->vars);
+		free(c->host);
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+	}
+	free(p->conns);
+	free((char *)p->d.user);
+	if (p->d.password) {
+		explicit_bzero((char *)p->d.password, strlen(p->d.password));
+		free((char *)p->d.password);
+	}
+	free((char *)p->d.private_key);
+	free((char *)p->d.connection);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+static const struct {
+	const char *name;
+	const struct conn_ops *ops;
+} conn_types[] = {
+    {"ssh", &conn_ssh_ops},
+    {"smart", &conn_ssh_ops},
+    {"paramiko", &conn_ssh_ops},
+    {"paramiko_ssh", &conn_ssh_ops},
+    {"ansible.builtin.ssh", &conn_ssh_ops},
+    {"ansible.legacy.ssh", &conn_ssh_ops},
+    {"local", &conn_local_ops},
+    {"ansible.builtin.local", &conn_local_ops},
+    {"ansible.legacy.local", &conn_local_ops},
+    {"pct", &conn_pct_ops},
+    {"community.proxmox.proxmox_pct_remote", &conn_pct_ops},
+    {"community.general.proxmox_pct_remote", &conn_pct_ops},
+};
+
+static int is_local_name(const char *host)
+{
+	return !strcmp(host, "localhost") || !strcmp(host, "127.0.0.1") || !strcmp(host, "::1");
+}
+
+static const struct conn_ops *choose_ops(const struct conn_pool *p, const char *host,
+                                         const json_t *vars, struct err *e)
+{
+	const json_t *v = vars ? json_object_get(vars, "ansible_connection") : NULL;
+	const char *name = json_is_string(v) ? json_string_value(v) : NULL;
+	size_t i;
+
+	/* Implicit localhost is local, as in Ansible, even under -c. */
+	if (!name && is_local_name(host) && !json_object_get(vars, "ansible_host"))
+		return &conn_local_ops;
+	if (p->d.connection && *p->d.connection)
+		name = p->d.connection;
+	if (!name || !*name)
+		name = "ssh";
+	for (i = 0; i < sizeof(conn_types) / sizeof(conn_types[0]); i++)
+		if (!strcmp(name, conn_types[i].name))
+			return conn_types[i].ops;
+	err_set(e, ERR_GENERIC, NULL, 0, 0,
+	        "unknown connection type '%s' (ansible_connection or -c): drover knows ssh, "
+	        "local and pct (community.proxmox.proxmox_pct_remote)",
+	        name);
+	return NULL;
+}
+
+static struct conn *find_or_add(struct conn_pool *p, const char *host, const json_t *vars,
+                                struct err *e)
+{
+	const struct conn_ops *ops;
+	struct conn *c = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&p->lock);
+	for (i = 0; i < p->n; i++)
+		if (!strcmp(p->conns[i]->host, host)) {
+			c = p->conns[i];
+			goto out;
+		}
+	ops = choose_ops(p, host, vars, e);
+	if (!ops)
+		goto out;
+	c = xcalloc(1, sizeof(*c));
+	c->ops = ops;
+	c->host = xstrdup(host);
+	c->vars = vars ? json_deep_copy(vars) : json_object();
+	if (!c->vars)
+		c->vars = json_object();
+	c->pool = p;
+	pthread_mutex_init(&c->lock, NULL);
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 16;
+		p->conns = xrealloc(p->conns, p->cap * sizeof(*p->conns));
+	}
+	p->conns[p->n++] = c;
+out:
+	pthread_mutex_unlock(&p->lock);
+	return c;
+}
+
+struct conn *conn_pool_get(struct conn_pool *p, const char *host, const json_t *vars,
+                           const json_t *(*resolve)(void *ud, const char *host), void *ud,
+                           struct err *e)
+{
+	struct conn *c;
+	int ret = 0;
+
+	if (!host || !*host) {
+		err_set(e, ERR_GENERIC, NULL, 0, 0, "connection requested for an empty host name");
+		return NULL;
+	}
+	c = find_or_add(p, host, vars, e);
+	if (!c)
+		return NULL;
+	pthread_mutex_lock(&c->lock);
+	if (!c->opened) {
+		if (c->ops == &conn_pct_ops && !c->parent)
+			ret = pct_parent(c, resolve, ud, e);
+		if (!ret) {
+			log_verbose(3, "<%s> opening %s connection", host, c->ops->name);
+			ret = c->ops->open(c, e);
+		}
+		if (!ret)
+			c->opened = 1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ret ? NULL : c;
+}
