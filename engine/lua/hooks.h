@@ -62,8 +62,8 @@ struct lua_env {
 	/* Run cmd on host through its connection (conn_exec), bounded by
 	 * timeout seconds. 0 with r filled (r->rc is the exit status), or
 	 * negative with e set when the host cannot be reached. */
-	int (*exec)(void *ud, const char *host, const char *cmd, int timeout,
-		    struct conn_result *r, struct err *e);
+	int (*exec)(void *ud, const char *host, const char *cmd, int timeout, struct conn_result *r,
+	            struct err *e);
 	/* A line from drover.log. May be NULL: then it goes to log.h. */
 	void (*log)(void *ud, enum lua_log_level level, const char *msg);
 };
@@ -92,7 +92,7 @@ int lua_hooks_wants(struct lua_hooks *h, const char *event);
 /* 0 ok; 1 vetoed with *veto_msg (malloc'd); negative on internal error
  * with e set. ev is borrowed and may be NULL (an empty table). */
 int lua_hooks_fire(struct lua_hooks *h, const char *event, const json_t *ev, char **veto_msg,
-		   struct err *e);
+                   struct err *e);
 void lua_hooks_free(struct lua_hooks *h);
 
 #endif
