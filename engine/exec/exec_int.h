@@ -1,0 +1,87 @@
+/*
+ * exec_int.h - the executor's internal state, shared by its files.
+ */
+#ifndef DROVER_EXEC_INT_H
+#define DROVER_EXEC_INT_H
+
+#include "exec/exec.h"
+#include "config/config.h"
+#include "template/tmpl.h"
+#include "util/buf.h"
+#include "vars/vars.h"
+
+#include <pthread.h>
+
+/* One inventory host for the whole run. Fields below `lock` are changed
+ * only under exec->lock (other hosts read them through hostvars). */
+struct hstate {
+	char *name;
+	json_t *inv_vars; /* inventory vars incl. its magic, cached */
+	json_t *facts;
+	json_t *hvars;    /* set_fact and registered results */
+	json_t *incvars;  /* include_vars */
+	json_t *notified; /* handler name/topic -> true */
+	int failed, unreachable, ended;
+	int seen;      /* in some play's hosts: shown in the recap */
+	int rescuable; /* enclosing blocks with a rescue, while in their block part */
+	struct out_stats st;
+	json_t *failed_task; /* ansible_failed_task / _result for rescue */
+	json_t *failed_result;
+};
+
+struct exec {
+	const struct exec_cfg *cfg;
+	struct playbook *pb;
+	struct hstate **hosts;
+	int nhosts;
+	json_t *groups;
+	pthread_mutex_t lock;
+	int started; /* --start-at-task found */
+	int abort;   /* any_errors_fatal or max_fail_percentage: end the run */
+	json_t *run_tags, *skip_tags;
+	json_t *resolve_cache;
+};
+
+/* One play in progress. */
+struct prun {
+	struct exec *x;
+	struct pb_play *play;
+	json_t *play_vars; /* play vars + import vars */
+	json_t *vars_files;
+	json_t *play_hosts_all; /* names */
+	json_t *batch_names;
+	struct hstate **batch;
+	int nbatch;
+	int stop; /* end_play, any_errors_fatal, max_fail_percentage */
+	int free_strategy;
+	struct pb_list handlers; /* play handlers plus included roles' */
+	const char *section_kind;
+};
+
+extern volatile int exec_stop_flag;
+
+struct hstate *exec_host(struct exec *x, const char *name);
+int host_active(const struct prun *pr, const struct hstate *h);
+/* Keyword k of t, inherited from blocks, roles and the play. Borrowed. */
+const json_t *exec_kw(const struct prun *pr, const struct pb_task *t, const char *k);
+/* The vars a task sees on host h (new dict). */
+json_t *exec_task_vars(struct prun *pr, const struct pb_task *t, struct hstate *h);
+void exec_tmpl_ctx(const struct pb_task *t, const json_t *vars, struct tmpl_ctx *c);
+
+/* Run a task list on hosts (linear) or one host (free). */
+void exec_list(struct prun *pr, struct pb_list *l, struct hstate **hs, int n);
+/* Run one task node on the given hosts. */
+void exec_node(struct prun *pr, struct pb_task *t, struct hstate **hs, int n);
+/* One task on one host: result into the host's state, stats and output.
+ * Returns the result status. */
+int exec_task_host(struct prun *pr, struct pb_task *t, struct hstate *h, json_t **result);
+/* The loop items of t for vars, or NULL with *none set when t has no loop. */
+json_t *exec_loop_items(const struct pb_task *t, const json_t *vars, struct err *e);
+void exec_include(struct prun *pr, struct pb_task *t, struct hstate **hs, int n);
+void exec_include_group(struct prun *pr, struct pb_task *t, const char *file, struct hstate **hs,
+                        int n);
+void exec_flush_handlers(struct prun *pr, struct hstate **hs, int n);
+void exec_parallel(int n, int forks, void (*fn)(void *ud, int i), void *ud);
+int exec_tag_selected(struct prun *pr, const struct pb_task *t);
+
+#endif

@@ -1,0 +1,380 @@
+/*
+ * Walking a task tree on a set of hosts: tasks (in parallel over forks),
+ * blocks with rescue/always, dynamic includes, meta tasks and handlers.
+ * Linear strategy calls these with the whole batch; free calls them with
+ * one host per worker.
+ */
+#include "exec/exec_int.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+volatile int exec_stop_flag;
+
+void exec_interrupt(void)
+{
+	exec_stop_flag = 1;
+}
+
+struct par {
+	void (*fn)(void *ud, int i);
+	void *ud;
+	int n;
+	int next;
+};
+
+static void *par_worker(void *arg)
+{
+	struct par *p = arg;
+	for (;;) {
+		int i = __atomic_fetch_add(&p->next, 1, __ATOMIC_SEQ_CST);
+		if (i >= p->n)
+			break;
+		p->fn(p->ud, i);
+	}
+	return NULL;
+}
+
+void exec_parallel(int n, int forks, void (*fn)(void *ud, int i), void *ud)
+{
+	struct par p = {fn, ud, n, 0};
+	int nt = forks < 1 ? 1 : forks > n ? n : forks;
+	if (nt <= 1) {
+		par_worker(&p);
+		return;
+	}
+	pthread_t *th = xcalloc((size_t)nt, sizeof(*th));
+	int started = 0;
+	for (int i = 0; i < nt; i++)
+		if (!pthread_create(&th[i], NULL, par_worker, &p))
+			started++;
+		else
+			break;
+	if (!started)
+		par_worker(&p);
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	free(th);
+}
+
+static int in_list(const json_t *l, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(l, i,
+	                   v) if (json_is_string(v) && !strcmp(json_string_value(v), s)) return 1;
+	return 0;
+}
+
+static int intersects(const json_t *a, const json_t *b)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i,
+	                   v) if (json_is_string(v) && in_list(b, json_string_value(v))) return 1;
+	return 0;
+}
+
+/* Ansible's Taggable.evaluate_tags. */
+int exec_tag_selected(struct prun *pr, const struct pb_task *t)
+{
+	json_t *tags = pb_task_tags(t, pr->play);
+	const json_t *only = pr->x->run_tags, *skip = pr->x->skip_tags;
+	int n = (int)json_array_size(tags), run = 1;
+	if (!(json_array_size(only) == 1 && in_list(only, "all"))) {
+		run = in_list(tags, "always") || intersects(only, tags) ||
+		      (in_list(only, "all") && !in_list(tags, "never")) ||
+		      (in_list(only, "tagged") && n && !in_list(tags, "never")) ||
+		      (in_list(only, "untagged") && !n);
+	} else if (in_list(tags, "never")) {
+		run = 0;
+	}
+	if (run && json_array_size(skip))
+		run = !(intersects(skip, tags) || (in_list(skip, "tagged") && n) ||
+		        (in_list(skip, "untagged") && !n) ||
+		        (in_list(skip, "all") && !in_list(tags, "always")));
+	json_decref(tags);
+	return run;
+}
+
+struct task_job {
+	struct prun *pr;
+	struct pb_task *t;
+	struct hstate **hs;
+	json_t **results;
+};
+
+static void task_job(void *ud, int i)
+{
+	struct task_job *j = ud;
+	exec_task_host(j->pr, j->t, j->hs[i], j->results ? &j->results[i] : NULL);
+}
+
+static int collect_active(struct prun *pr, struct hstate **hs, int n, struct hstate **out)
+{
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (host_active(pr, hs[i]))
+			out[k++] = hs[i];
+	return k;
+}
+
+static int start_at_ok(struct prun *pr, const struct pb_task *t)
+{
+	struct exec *x = pr->x;
+	if (!x->cfg->start_at_task || x->started)
+		return 1;
+	char *title = pb_task_title(t);
+	int match = (t->name && !strcmp(t->name, x->cfg->start_at_task)) ||
+	            !strcmp(title, x->cfg->start_at_task);
+	free(title);
+	if (match)
+		x->started = 1;
+	return match;
+}
+
+/* --step: ask before each task (a terminal is required, checked up front). */
+static int step_ok(struct prun *pr, const char *title)
+{
+	char line[64];
+	if (!pr->x->cfg->step)
+		return 1;
+	fprintf(stderr, "Perform task: TASK: %s (N)o/(y)es/(c)ontinue: ", title);
+	if (!fgets(line, sizeof(line), stdin))
+		return 0;
+	if (line[0] == 'c' || line[0] == 'C') {
+		((struct exec_cfg *)pr->x->cfg)->step = 0;
+		return 1;
+	}
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+static void after_task(struct prun *pr, struct pb_task *t, struct hstate **act, int n)
+{
+	int failed = 0, batch_failed = 0;
+	for (int i = 0; i < n; i++)
+		failed += act[i]->failed || act[i]->unreachable;
+	for (int i = 0; i < pr->nbatch; i++)
+		batch_failed += pr->batch[i]->failed || pr->batch[i]->unreachable;
+	if (failed) {
+		const json_t *aef = exec_kw(pr, t, "any_errors_fatal");
+		if (json_is_true(aef) ||
+		    (json_is_string(aef) && config_bool(json_string_value(aef)) == 1))
+			pr->stop = 2;
+	}
+	const json_t *mfp = json_object_get(pr->play->kw, "max_fail_percentage");
+	if (json_is_number(mfp) && pr->nbatch &&
+	    100.0 * batch_failed / pr->nbatch > json_number_value(mfp))
+		pr->stop = 2;
+	if (pr->nbatch && batch_failed == pr->nbatch && !pr->stop)
+		pr->stop = 1;
+}
+
+static void run_task(struct prun *pr, struct pb_task *t, struct hstate **hs, int n)
+{
+	struct hstate **act = xcalloc((size_t)n + 1, sizeof(*act));
+	int k = collect_active(pr, hs, n, act);
+	char *title = NULL;
+	json_t **results = NULL;
+	if (!k || !exec_tag_selected(pr, t) || !start_at_ok(pr, t))
+		goto out;
+	title = pb_task_title(t);
+	if (!step_ok(pr, title))
+		goto out;
+	output_task_start(pr->x->cfg->out, t->handler ? "RUNNING HANDLER" : "TASK", title, t->id);
+	const json_t *ro = exec_kw(pr, t, "run_once");
+	int once =
+	    json_is_true(ro) || (json_is_string(ro) && config_bool(json_string_value(ro)) == 1);
+	struct task_job j = {pr, t, act, NULL};
+	if (once) {
+		json_t *r = NULL;
+		exec_task_host(pr, t, act[0], &r);
+		const json_t *reg = json_object_get(t->kw, "register");
+		pthread_mutex_lock(&pr->x->lock);
+		for (int i = 1; i < k && json_is_string(reg); i++)
+			json_object_set(act[i]->hvars, json_string_value(reg), r);
+		pthread_mutex_unlock(&pr->x->lock);
+		json_decref(r);
+	} else {
+		exec_parallel(k, pr->x->cfg->forks, task_job, &j);
+	}
+	after_task(pr, t, act, k);
+out:
+	free(results);
+	free(title);
+	free(act);
+}
+
+/* Hosts that failed in a block and go to its rescue. */
+static void run_block(struct prun *pr, struct pb_task *b, struct hstate **hs, int n)
+{
+	struct hstate **act = xcalloc((size_t)n + 1, sizeof(*act));
+	int *was = xcalloc((size_t)n + 1, sizeof(*was));
+	int k = collect_active(pr, hs, n, act), r = 0;
+	struct hstate **resc = xcalloc((size_t)k + 1, sizeof(*resc));
+	if (!k)
+		goto out;
+	int has_rescue = b->rescue.n > 0;
+	for (int i = 0; i < k && has_rescue; i++)
+		act[i]->rescuable++;
+	exec_list(pr, &b->block, act, k);
+	for (int i = 0; i < k && has_rescue; i++)
+		act[i]->rescuable--;
+	for (int i = 0; i < k && has_rescue; i++) {
+		struct hstate *h = act[i];
+		if (!h->failed || h->unreachable)
+			continue;
+		pthread_mutex_lock(&pr->x->lock);
+		h->failed = 0;
+		json_object_set(h->hvars, "ansible_failed_task", h->failed_task);
+		json_object_set(h->hvars, "ansible_failed_result", h->failed_result);
+		pthread_mutex_unlock(&pr->x->lock);
+		resc[r++] = h;
+	}
+	if (r && pr->stop != 1)
+		exec_list(pr, &b->rescue, resc, r);
+	if (b->always.n && !exec_stop_flag) {
+		int stop = pr->stop;
+		for (int i = 0; i < k; i++) {
+			was[i] = act[i]->failed;
+			act[i]->failed = 0;
+		}
+		if (stop == 1)
+			pr->stop = 0;
+		exec_list(pr, &b->always, act, k);
+		if (stop)
+			pr->stop = stop;
+		for (int i = 0; i < k; i++)
+			act[i]->failed |= was[i];
+	}
+out:
+	free(resc);
+	free(was);
+	free(act);
+}
+
+static void run_meta(struct prun *pr, struct pb_task *t, struct hstate **hs, int n)
+{
+	const char *verb = json_string_value(json_object_get(t->args, "_raw_params"));
+	struct hstate **act = xcalloc((size_t)n + 1, sizeof(*act));
+	int k = collect_active(pr, hs, n, act);
+	if (!verb)
+		verb = "";
+	if (!strcmp(verb, "flush_handlers")) {
+		exec_flush_handlers(pr, act, k);
+		goto out;
+	}
+	for (int i = 0; i < k; i++) {
+		struct hstate *h = act[i];
+		const json_t *w = json_object_get(t->kw, "when");
+		if (w) {
+			struct tmpl_ctx c;
+			struct err e;
+			int ok = 0;
+			json_t *vars = exec_task_vars(pr, t, h);
+			err_init(&e);
+			exec_tmpl_ctx(t, vars, &c);
+			if (json_is_array(w)) {
+				ok = 1;
+				for (size_t j = 0; j < json_array_size(w) && ok; j++)
+					if (tmpl_cond(json_array_get(w, j), &c, &ok, &e))
+						ok = 0;
+			} else if (tmpl_cond(w, &c, &ok, &e)) {
+				ok = 0;
+			}
+			json_decref(vars);
+			if (!ok)
+				continue;
+		}
+		pthread_mutex_lock(&pr->x->lock);
+		if (!strcmp(verb, "end_play"))
+			pr->stop = 1;
+		else if (!strcmp(verb, "end_host"))
+			h->ended = 1;
+		else if (!strcmp(verb, "clear_facts"))
+			json_object_clear(h->facts);
+		else if (!strcmp(verb, "clear_host_errors"))
+			h->failed = 0;
+		pthread_mutex_unlock(&pr->x->lock);
+	}
+out:
+	free(act);
+}
+
+void exec_node(struct prun *pr, struct pb_task *t, struct hstate **hs, int n)
+{
+	if (exec_stop_flag || pr->stop)
+		return;
+	switch (t->kind) {
+	case PB_TASK:
+		run_task(pr, t, hs, n);
+		break;
+	case PB_BLOCK:
+		run_block(pr, t, hs, n);
+		break;
+	case PB_META:
+		run_meta(pr, t, hs, n);
+		break;
+	case PB_INCLUDE:
+	case PB_INCLUDE_ROLE:
+		exec_include(pr, t, hs, n);
+		break;
+	}
+}
+
+void exec_list(struct prun *pr, struct pb_list *l, struct hstate **hs, int n)
+{
+	for (int i = 0; i < l->n && !exec_stop_flag && !pr->stop; i++)
+		exec_node(pr, l->v[i], hs, n);
+}
+
+static int notified(struct hstate *h, const struct pb_task *t)
+{
+	const json_t *listen = json_object_get(t->kw, "listen");
+	char *title = pb_task_title(t);
+	int hit = (t->name && json_object_get(h->notified, t->name)) ||
+	          json_object_get(h->notified, title);
+	size_t i;
+	json_t *v;
+	if (json_is_string(listen))
+		hit |= !!json_object_get(h->notified, json_string_value(listen));
+	json_array_foreach(listen, i, v) if (json_is_string(v)) hit |=
+	    !!json_object_get(h->notified, json_string_value(v));
+	free(title);
+	return hit;
+}
+
+static void flush_list(struct prun *pr, struct pb_list *l, struct hstate **hs, int n,
+                       struct hstate **sel)
+{
+	for (int i = 0; i < l->n && !exec_stop_flag; i++) {
+		struct pb_task *t = l->v[i];
+		if (t->kind == PB_BLOCK) {
+			flush_list(pr, &t->block, hs, n, sel);
+			continue;
+		}
+		int k = 0;
+		pthread_mutex_lock(&pr->x->lock);
+		for (int j = 0; j < n; j++)
+			if (host_active(pr, hs[j]) && notified(hs[j], t))
+				sel[k++] = hs[j];
+		pthread_mutex_unlock(&pr->x->lock);
+		if (k)
+			exec_node(pr, t, sel, k);
+	}
+}
+
+void exec_flush_handlers(struct prun *pr, struct hstate **hs, int n)
+{
+	struct hstate **sel = xcalloc((size_t)n + 1, sizeof(*sel));
+	flush_list(pr, &pr->handlers, hs, n, sel);
+	pthread_mutex_lock(&pr->x->lock);
+	for (int j = 0; j < n; j++)
+		if (!hs[j]->failed && !hs[j]->unreachable)
+			json_object_clear(hs[j]->notified);
+	pthread_mutex_unlock(&pr->x->lock);
+	free(sel);
+}

@@ -1,0 +1,405 @@
+/*
+ * A run: plays in order, each over its hosts in batches (serial), then the
+ * recap and Ansible's exit code. Ad-hoc runs are a one-task play.
+ */
+#include "exec/exec_int.h"
+#include "modules/module.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static json_t *split_tags(const char *s, const char *def)
+{
+	json_t *out = json_array();
+	if (!s || !*s) {
+		if (def)
+			json_array_append_new(out, json_string(def));
+		return out;
+	}
+	char *c = xstrdup(s), *save = NULL;
+	for (char *p = strtok_r(c, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		while (*p == ' ')
+			p++;
+		if (*p)
+			json_array_append_new(out, json_string(p));
+	}
+	free(c);
+	return out;
+}
+
+/* serial: batch sizes; the last repeats. */
+static int batch_size(const json_t *serial, int idx, int total)
+{
+	const json_t *v = serial;
+	if (json_is_array(serial)) {
+		size_t n = json_array_size(serial);
+		if (!n)
+			return total;
+		v = json_array_get(serial, (size_t)idx < n ? (size_t)idx : n - 1);
+	}
+	long sz = total;
+	if (json_is_integer(v))
+		sz = (long)json_integer_value(v);
+	else if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		char *end;
+		double d = strtod(s, &end);
+		sz = *end == '%' ? (long)(d * total / 100.0) : (long)d;
+		if (*end == '%' && sz < 1)
+			sz = 1;
+	}
+	if (sz <= 0 || sz > total)
+		sz = total;
+	return (int)sz;
+}
+
+static int load_vars_files(struct prun *pr, struct err *e)
+{
+	const json_t *vf = json_object_get(pr->play->kw, "vars_files");
+	json_t *ctxvars = json_deep_copy(pr->play_vars);
+	size_t i;
+	json_t *entry;
+	int rc = 0;
+	json_object_update(ctxvars, pr->x->cfg->extra_vars);
+	if (json_is_string(vf))
+		vf = NULL; /* checked by the loader; a single name is a list of one */
+	json_array_foreach(vf, i, entry)
+	{
+		json_t *names = json_is_array(entry) ? json_incref(entry) : json_pack("[O]", entry);
+		struct tmpl_ctx c;
+		exec_tmpl_ctx(NULL, ctxvars, &c);
+		srcpos_get(entry, &(struct srcpos){0});
+		json_t *r = tmpl_render_value(names, &c, e);
+		json_decref(names);
+		if (!r) {
+			rc = e->code;
+			break;
+		}
+		json_t *loaded = NULL;
+		for (size_t k = 0; k < json_array_size(r) && !loaded; k++) {
+			const char *n = json_string_value(json_array_get(r, k));
+			char *p = n && n[0] != '/' ? xasprintf("%s/%s", pr->play->basedir, n)
+			                           : xstrdup(n ? n : "");
+			if (!access(p, R_OK) || k + 1 == json_array_size(r))
+				loaded = vars_load_file(p, e);
+			free(p);
+		}
+		json_decref(r);
+		if (!loaded) {
+			struct srcpos sp = {0};
+			srcpos_get(entry, &sp);
+			err_set(e, ERR_IO, sp.file, sp.line, sp.col, "vars file not found");
+			rc = e->code;
+			break;
+		}
+		json_object_update(pr->vars_files, loaded);
+		json_decref(loaded);
+	}
+	json_decref(ctxvars);
+	return rc;
+}
+
+/* vars_prompt: drover never prompts; values come from -e or a default. */
+static int vars_prompt(struct prun *pr, struct err *e)
+{
+	const json_t *vp = json_object_get(pr->play->kw, "vars_prompt");
+	size_t i;
+	json_t *p;
+	json_array_foreach(vp, i, p)
+	{
+		const char *name = json_string_value(json_object_get(p, "name"));
+		const json_t *def = json_object_get(p, "default");
+		if (!name) {
+			struct srcpos sp = {0};
+			srcpos_get(p, &sp);
+			return err_set(e, ERR_PARSE, sp.file, sp.line, sp.col,
+			               "each vars_prompt entry needs a 'name'");
+		}
+		if (json_object_get(pr->x->cfg->extra_vars, name))
+			continue;
+		if (def) {
+			json_object_set(pr->vars_files, name, (json_t *)def);
+			continue;
+		}
+		struct srcpos sp = {0};
+		srcpos_get(p, &sp);
+		return err_set(e, ERR_GENERIC, sp.file, sp.line, sp.col,
+		               "vars_prompt '%s' needs a value: drover does not prompt; pass "
+		               "-e %s=VALUE",
+		               name, name);
+	}
+	return 0;
+}
+
+static void gather_facts(struct prun *pr)
+{
+	const json_t *gf = json_object_get(pr->play->kw, "gather_facts");
+	if (gf &&
+	    !(json_is_true(gf) || (json_is_string(gf) && config_bool(json_string_value(gf)) == 1)))
+		return;
+	if (!module_find("setup")) {
+		log_verbose(1, "no setup module: facts are not gathered");
+		return;
+	}
+	struct pb_task t = {0};
+	t.kind = PB_TASK;
+	t.name = "Gathering Facts";
+	t.action = "setup";
+	t.args = json_object();
+	t.kw = json_object();
+	t.basedir = pr->play->basedir;
+	t.id = 0;
+	struct pb_list l = {NULL, 0};
+	struct pb_task *tp = &t;
+	l.v = &tp;
+	l.n = 1;
+	exec_list(pr, &l, pr->batch, pr->nbatch);
+	json_decref(t.args);
+	json_decref(t.kw);
+}
+
+struct free_job {
+	struct prun *pr;
+	struct pb_list *l;
+};
+
+static void free_host(void *ud, int i)
+{
+	struct free_job *j = ud;
+	exec_list(j->pr, j->l, &j->pr->batch[i], 1);
+}
+
+static void section(struct prun *pr, struct pb_list *l)
+{
+	if (pr->free_strategy) {
+		struct free_job j = {pr, l};
+		exec_parallel(pr->nbatch, pr->x->cfg->forks, free_host, &j);
+	} else {
+		exec_list(pr, l, pr->batch, pr->nbatch);
+	}
+	if (pr->stop != 2)
+		exec_flush_handlers(pr, pr->batch, pr->nbatch);
+}
+
+static void run_batch(struct prun *pr)
+{
+	gather_facts(pr);
+	section(pr, &pr->play->pre_tasks);
+	section(pr, &pr->play->tasks);
+	section(pr, &pr->play->post_tasks);
+}
+
+static json_t *play_hosts(struct exec *x, struct pb_play *p, struct err *e)
+{
+	json_t *v = json_deep_copy(p->import_vars);
+	json_object_update(v, json_object_get(p->kw, "vars"));
+	json_object_update(v, x->cfg->extra_vars);
+	struct tmpl_ctx c;
+	exec_tmpl_ctx(NULL, v, &c);
+	c.file = p->pos.file;
+	c.line = p->pos.line;
+	json_t *pat = tmpl_render(p->hosts, &c, e);
+	json_decref(v);
+	if (!pat)
+		return NULL;
+	char *s = tmpl_to_text(pat);
+	json_decref(pat);
+	json_t *hosts = inventory_select(x->cfg->inv, s, x->cfg->limit, e);
+	free(s);
+	const char *order = json_string_value(json_object_get(p->kw, "order"));
+	if (hosts && order &&
+	    (!strcmp(order, "reverse_inventory") || !strcmp(order, "reverse_sorted"))) {
+		json_t *r = json_array();
+		for (size_t i = json_array_size(hosts); i-- > 0;)
+			json_array_append(r, json_array_get(hosts, i));
+		json_decref(hosts);
+		hosts = r;
+	}
+	return hosts;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a),
+	              json_string_value(*(json_t *const *)b));
+}
+
+static void sort_hosts(json_t *hosts, const char *order)
+{
+	size_t n = json_array_size(hosts);
+	if (!order || (strcmp(order, "sorted") && strcmp(order, "reverse_sorted")))
+		return;
+	json_t **v = xcalloc(n + 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(hosts, i));
+	qsort(v, n, sizeof(*v), cmp_names);
+	json_array_clear(hosts);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = !strcmp(order, "reverse_sorted") ? n - 1 - i : i;
+		json_array_append_new(hosts, v[k]);
+	}
+	free(v);
+}
+
+static int run_play(struct exec *x, struct pb_play *p, struct err *e)
+{
+	struct prun pr = {0};
+	int rc = 0;
+	pr.x = x;
+	pr.play = p;
+	pr.free_strategy =
+	    !strcmp(json_string_value(json_object_get(p->kw, "strategy")) ?: "", "free");
+	pr.play_vars = json_deep_copy(p->import_vars);
+	json_object_update(pr.play_vars, json_object_get(p->kw, "vars"));
+	pr.vars_files = json_object();
+	pr.handlers.v = xcalloc((size_t)p->handlers.n + 1, sizeof(*pr.handlers.v));
+	memcpy(pr.handlers.v, p->handlers.v, (size_t)p->handlers.n * sizeof(*pr.handlers.v));
+	pr.handlers.n = p->handlers.n;
+	output_play_start(x->cfg->out, p->name);
+	json_t *hosts = play_hosts(x, p, e);
+	if (!hosts || vars_prompt(&pr, e) || load_vars_files(&pr, e)) {
+		rc = e->code ? e->code : ERR_GENERIC;
+		goto out;
+	}
+	sort_hosts(hosts, json_string_value(json_object_get(p->kw, "order")));
+	pr.play_hosts_all = json_array();
+	struct hstate **all = xcalloc(json_array_size(hosts) + 1, sizeof(*all));
+	int nall = 0;
+	for (size_t i = 0; i < json_array_size(hosts); i++) {
+		struct hstate *h = exec_host(x, json_string_value(json_array_get(hosts, i)));
+		h->seen = 1;
+		json_array_append_new(pr.play_hosts_all, json_string(h->name));
+		if (!h->failed && !h->unreachable)
+			all[nall++] = h;
+	}
+	if (!nall)
+		output_line(x->cfg->out, "skipping: no hosts matched");
+	for (int done = 0, bi = 0; done < nall && !exec_stop_flag; bi++) {
+		int sz = batch_size(json_object_get(p->kw, "serial"), bi, nall);
+		if (sz > nall - done)
+			sz = nall - done;
+		pr.batch = all + done;
+		pr.nbatch = sz;
+		for (int i = 0; i < sz; i++)
+			all[done + i]->ended = 0;
+		run_batch(&pr);
+		done += sz;
+		if (pr.stop == 2) {
+			x->abort = 1;
+			break;
+		}
+		if (pr.stop == 1) {
+			const char *v = NULL;
+			int alive = 0;
+			for (int i = 0; i < sz; i++)
+				alive +=
+				    !all[done - sz + i]->failed && !all[done - sz + i]->unreachable;
+			(void)v;
+			if (!alive)
+				break;
+			pr.stop = 0;
+		}
+	}
+	free(all);
+out:
+	json_decref(hosts);
+	json_decref(pr.play_vars);
+	json_decref(pr.vars_files);
+	json_decref(pr.play_hosts_all);
+	free(pr.handlers.v);
+	return rc;
+}
+
+static int cmp_hosts(const void *a, const void *b)
+{
+	return strcmp((*(struct hstate *const *)a)->name, (*(struct hstate *const *)b)->name);
+}
+
+static int finish(struct exec *x)
+{
+	int n = 0, code = 0;
+	struct hstate **hs = xcalloc((size_t)x->nhosts + 1, sizeof(*hs));
+	for (int i = 0; i < x->nhosts; i++)
+		if (x->hosts[i]->seen)
+			hs[n++] = x->hosts[i];
+	qsort(hs, (size_t)n, sizeof(*hs), cmp_hosts);
+	const char **names = xcalloc((size_t)n + 1, sizeof(*names));
+	struct out_stats *st = xcalloc((size_t)n + 1, sizeof(*st));
+	for (int i = 0; i < n; i++) {
+		names[i] = hs[i]->name;
+		st[i] = hs[i]->st;
+		if (hs[i]->st.failed || hs[i]->failed)
+			code = 2;
+		else if ((hs[i]->st.unreachable || hs[i]->unreachable) && !code)
+			code = 4;
+	}
+	output_recap(x->cfg->out, names, st, n);
+	free(names);
+	free(st);
+	free(hs);
+	return exec_stop_flag ? 130 : code;
+}
+
+static void exec_init(struct exec *x, const struct exec_cfg *cfg, struct playbook *pb)
+{
+	memset(x, 0, sizeof(*x));
+	x->cfg = cfg;
+	x->pb = pb;
+	pthread_mutex_init(&x->lock, NULL);
+	x->groups = inventory_groups_var(cfg->inv);
+	x->run_tags = split_tags(cfg->tags, "all");
+	x->skip_tags = split_tags(cfg->skip_tags, NULL);
+	for (int i = 0; i < cfg->inv->nhosts; i++)
+		exec_host(x, cfg->inv->hosts[i]->name);
+}
+
+static void exec_release(struct exec *x)
+{
+	for (int i = 0; i < x->nhosts; i++) {
+		struct hstate *h = x->hosts[i];
+		free(h->name);
+		json_decref(h->inv_vars);
+		json_decref(h->facts);
+		json_decref(h->hvars);
+		json_decref(h->incvars);
+		json_decref(h->notified);
+		json_decref(h->failed_task);
+		json_decref(h->failed_result);
+		free(h);
+	}
+	free(x->hosts);
+	json_decref(x->groups);
+	json_decref(x->run_tags);
+	json_decref(x->skip_tags);
+	pthread_mutex_destroy(&x->lock);
+}
+
+int exec_playbook(const struct exec_cfg *cfg, struct playbook *pb, struct err *e)
+{
+	struct exec x;
+	int rc = 0;
+	exec_init(&x, cfg, pb);
+	for (int i = 0; i < pb->nplays && !exec_stop_flag && !x.abort; i++) {
+		if ((rc = run_play(&x, pb->plays[i], e)))
+			break;
+	}
+	if (!rc)
+		rc = finish(&x);
+	exec_release(&x);
+	return rc;
+}
+
+int exec_adhoc(const struct exec_cfg *cfg, const char *pattern, const char *module,
+               const json_t *args, struct err *e)
+{
+	struct pb_env env = {0};
+	struct playbook *pb = playbook_new_adhoc(pattern, module, args, &env, e);
+	if (!pb)
+		return e->code;
+	int rc = exec_playbook(cfg, pb, e);
+	playbook_free(pb);
+	return rc;
+}

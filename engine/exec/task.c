@@ -1,0 +1,711 @@
+/*
+ * One task on one host: conditions, loop items, templated args, the module
+ * call through the host's (or delegate's) connection, until/retries,
+ * changed_when/failed_when, facts and register, stats and output. Follows
+ * ansible-core 2.14's TaskExecutor so registered values match.
+ */
+#include "exec/exec_int.h"
+#include "config/config.h"
+#include "modules/module.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static const char no_log_msg[] =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for "
+    "this result";
+
+struct item_run {
+	struct prun *pr;
+	struct pb_task *t;
+	struct hstate *h;
+	json_t *vars;       /* the vars for this item (owned) */
+	const char *action; /* short module name */
+	char *delegate;     /* rendered delegate_to, or NULL */
+};
+
+static json_t *fail_result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *fail_result(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	json_t *r = json_pack("{sb sb ss}", "failed", 1, "changed", 0, "msg", buf_str(&b));
+	buf_release(&b);
+	return r;
+}
+
+static json_t *err_result(const char *what, const struct err *e)
+{
+	char msg[2600];
+	err_format(e, msg, sizeof(msg));
+	return fail_result("%s%s", what, msg);
+}
+
+/* Evaluate one when/changed_when/failed_when/until value (list: all hold). */
+static int eval_cond(const struct pb_task *t, const json_t *owner, const char *key,
+                     const json_t *cond, const json_t *vars, int *res, struct err *e)
+{
+	struct tmpl_ctx c;
+	struct srcpos sp = {0};
+	exec_tmpl_ctx(t, vars, &c);
+	if (!srcpos_key(owner, key, &sp)) {
+		c.file = sp.file;
+		c.line = sp.line;
+		c.col = sp.col;
+	}
+	*res = 1;
+	if (json_is_array(cond)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(cond, i, v)
+		{
+			if (!srcpos_get(v, &sp)) {
+				c.file = sp.file;
+				c.line = sp.line;
+				c.col = sp.col;
+			}
+			if (tmpl_cond(v, &c, res, e))
+				return e->code;
+			if (!*res)
+				return 0;
+		}
+		return 0;
+	}
+	return tmpl_cond(cond, &c, res, e);
+}
+
+/* when: of the task and of the blocks and imports above it (not above an
+ * include: the include's own when was checked when it ran). */
+static int when_holds(const struct pb_task *t, const json_t *vars, int *res, struct err *e)
+{
+	const struct pb_task *chain[64];
+	int n = 0;
+	for (const struct pb_task *p = t; p && n < 64; p = p->parent) {
+		chain[n++] = p;
+		if (p != t && (p->kind == PB_INCLUDE || p->kind == PB_INCLUDE_ROLE))
+			break;
+	}
+	*res = 1;
+	for (int i = n - 1; i >= 0; i--) {
+		const struct pb_task *p = chain[i];
+		if (p != t && (p->kind == PB_INCLUDE || p->kind == PB_INCLUDE_ROLE))
+			continue;
+		const json_t *w = json_object_get(p->kw, "when");
+		if (!w)
+			continue;
+		if (eval_cond(t, p->kw, "when", w, vars, res, e))
+			return e->code;
+		if (!*res)
+			return 0;
+	}
+	return 0;
+}
+
+static int kw_bool(struct prun *pr, const struct pb_task *t, const char *k, const json_t *vars,
+                   int def)
+{
+	const json_t *v = exec_kw(pr, t, k);
+	struct err e;
+	int r;
+	if (!v)
+		return def;
+	if (json_is_boolean(v))
+		return json_is_true(v);
+	err_init(&e);
+	if (json_is_string(v)) {
+		struct tmpl_ctx c;
+		exec_tmpl_ctx(t, vars, &c);
+		json_t *x = tmpl_render(json_string_value(v), &c, &e);
+		if (!x)
+			return def;
+		if (json_is_string(x))
+			r = config_bool(json_string_value(x));
+		else
+			r = tmpl_truthy(x);
+		json_decref(x);
+		return r < 0 ? def : r;
+	}
+	return tmpl_truthy(v);
+}
+
+static char *kw_str(struct prun *pr, const struct pb_task *t, const char *k, const json_t *vars)
+{
+	const json_t *v = exec_kw(pr, t, k);
+	struct tmpl_ctx c;
+	struct err e;
+	if (!json_is_string(v))
+		return NULL;
+	err_init(&e);
+	exec_tmpl_ctx(t, vars, &c);
+	json_t *x = tmpl_render(json_string_value(v), &c, &e);
+	char *s = x ? tmpl_to_text(x) : xstrdup(json_string_value(v));
+	json_decref(x);
+	return s;
+}
+
+static const json_t *resolve_vars(void *ud, const char *host)
+{
+	struct exec *x = ud;
+	struct hstate *h = exec_host(x, host);
+	return h ? h->inv_vars : NULL;
+}
+
+/* Connection vars for target: everything the task sees, connection
+ * keywords applied, templated ansible_* values rendered. New dict. */
+static json_t *conn_vars(struct item_run *ir, const char *target)
+{
+	struct exec *x = ir->pr->x;
+	json_t *cv;
+	if (ir->delegate && strcmp(target, ir->h->name)) {
+		struct hstate *d = exec_host(x, target);
+		cv = d && json_object_size(d->inv_vars) ? json_deep_copy(d->inv_vars)
+		                                        : json_object();
+		if (!json_object_get(cv, "ansible_connection") &&
+		    (!strcmp(target, "localhost") || !strcmp(target, "127.0.0.1")))
+			json_object_set_new(cv, "ansible_connection", json_string("local"));
+	} else {
+		cv = json_deep_copy(ir->vars);
+		char *ru = kw_str(ir->pr, ir->t, "remote_user", ir->vars);
+		char *cn = kw_str(ir->pr, ir->t, "connection", ir->vars);
+		if (ru && !json_object_get(cv, "ansible_user"))
+			json_object_set_new(cv, "ansible_user", json_string(ru));
+		if (cn && !json_object_get(cv, "ansible_connection"))
+			json_object_set_new(cv, "ansible_connection", json_string(cn));
+		free(ru);
+		free(cn);
+	}
+	const char *k;
+	json_t *v;
+	struct tmpl_ctx c;
+	exec_tmpl_ctx(ir->t, ir->vars, &c);
+	json_object_foreach(cv, k, v)
+	{
+		if ((str_startswith(k, "ansible_") || str_startswith(k, "pct_")) &&
+		    json_is_string(v) && tmpl_has_template(json_string_value(v))) {
+			struct err e;
+			err_init(&e);
+			json_t *r = tmpl_render(json_string_value(v), &c, &e);
+			if (r)
+				json_object_set_new(cv, k, r);
+		}
+	}
+	return cv;
+}
+
+static struct conn *ctx_conn_for(struct task_ctx *ctx, const char *host, struct err *e)
+{
+	struct prun *pr = ctx->executor;
+	struct hstate *h = exec_host(pr->x, host);
+	if (!h)
+		return err_set(e, ERR_GENERIC, NULL, 0, 0, "unknown host '%s'", host), NULL;
+	return conn_pool_get(pr->x->cfg->pool, host, h->inv_vars, resolve_vars, pr->x, e);
+}
+
+/* environment: a dict (or a list of dicts) -> "K=V" strings. */
+static char **env_list(struct item_run *ir)
+{
+	const json_t *env = exec_kw(ir->pr, ir->t, "environment");
+	struct tmpl_ctx c;
+	struct err e;
+	size_t i;
+	json_t *d, *r;
+	if (!env)
+		return NULL;
+	err_init(&e);
+	exec_tmpl_ctx(ir->t, ir->vars, &c);
+	if (!(r = tmpl_render_value(env, &c, &e)))
+		return NULL;
+	json_t *all = json_object();
+	if (json_is_object(r))
+		json_object_update(all, r);
+	json_array_foreach(r, i, d) if (json_is_object(d)) json_object_update(all, d);
+	char **out = xcalloc(json_object_size(all) + 1, sizeof(*out));
+	const char *k;
+	int n = 0;
+	json_object_foreach(all, k, d)
+	{
+		char *s = tmpl_to_text(d);
+		out[n++] = xasprintf("%s=%s", k, s);
+		free(s);
+	}
+	json_decref(all);
+	json_decref(r);
+	return out;
+}
+
+static void become_opts(struct item_run *ir, struct conn_exec_opts *o, char **user)
+{
+	const struct exec_cfg *cfg = ir->pr->x->cfg;
+	const json_t *bv = json_object_get(ir->vars, "ansible_become");
+	int become = cfg->become;
+	if (bv)
+		become =
+		    json_is_string(bv) ? config_bool(json_string_value(bv)) > 0 : tmpl_truthy(bv);
+	o->become = kw_bool(ir->pr, ir->t, "become", ir->vars, become);
+	*user = kw_str(ir->pr, ir->t, "become_user", ir->vars);
+	if (!*user && json_is_string(json_object_get(ir->vars, "ansible_become_user")))
+		*user =
+		    xstrdup(json_string_value(json_object_get(ir->vars, "ansible_become_user")));
+	if (!*user && cfg->become_user)
+		*user = xstrdup(cfg->become_user);
+	o->become_user = *user;
+	const json_t *pw = json_object_get(ir->vars, "ansible_become_password");
+	if (!pw)
+		pw = json_object_get(ir->vars, "ansible_become_pass");
+	o->become_password = json_string_value(pw);
+}
+
+static json_t *run_module(struct item_run *ir, const struct module_def *m, const json_t *args)
+{
+	struct task_ctx ctx = {0};
+	struct err e;
+	char *buser = NULL;
+	char **env = NULL;
+	json_t *result = json_object();
+	const char *target = ir->delegate ? ir->delegate : ir->h->name;
+	err_init(&e);
+	ctx.host = ir->h->name;
+	ctx.vars = ir->vars;
+	exec_tmpl_ctx(ir->t, ir->vars, &ctx.tmpl);
+	ctx.check = kw_bool(ir->pr, ir->t, "check_mode", ir->vars, ir->pr->x->cfg->check);
+	ctx.diff = kw_bool(ir->pr, ir->t, "diff", ir->vars, ir->pr->x->cfg->diff);
+	ctx.verbosity = ir->pr->x->cfg->verbosity;
+	ctx.basedir = ir->t->basedir;
+	struct pb_role *role = pb_task_role(ir->t);
+	ctx.role_path = role ? role->path : NULL;
+	ctx.executor = ir->pr;
+	ctx.conn_for = ctx_conn_for;
+	become_opts(ir, &ctx.exec, &buser);
+	env = env_list(ir);
+	ctx.exec.env = (const char *const *)env;
+	if (ctx.check && !(m->flags & MOD_CHECK_MODE)) {
+		json_decref(result);
+		result = json_pack("{sb sb ss}", "changed", 0, "skipped", 1, "msg",
+		                   "remote module does not support check mode");
+		goto out;
+	}
+	if (!(m->flags & MOD_CONTROLLER)) {
+		json_t *cv = conn_vars(ir, target);
+		ctx.conn =
+		    conn_pool_get(ir->pr->x->cfg->pool, target, cv, resolve_vars, ir->pr->x, &e);
+		json_decref(cv);
+		if (!ctx.conn) {
+			json_decref(result);
+			char msg[2600];
+			result = json_pack("{sb sb ss}", "unreachable", 1, "changed", 0, "msg",
+			                   err_format(&e, msg, sizeof(msg)));
+			goto out;
+		}
+	}
+	if (m->run(&ctx, args, result, &e) < 0) {
+		char msg[2600];
+		err_format(&e, msg, sizeof(msg));
+		json_object_set_new(result, e.code == ERR_UNREACH ? "unreachable" : "failed",
+		                    json_true());
+		json_object_set_new(result, "msg", json_string(msg));
+	}
+out:
+	for (int i = 0; env && env[i]; i++)
+		free(env[i]);
+	free(env);
+	free(buser);
+	return result;
+}
+
+/* Args rendered, omit stripped, validated; then the module (once). */
+static json_t *run_once_attempt(struct item_run *ir)
+{
+	const struct module_def *m = module_find(ir->t->action);
+	struct tmpl_ctx c;
+	struct err e;
+	json_t *args = NULL, *clean = NULL, *r;
+	err_init(&e);
+	if (!m)
+		return fail_result("couldn't resolve module/action '%s'", ir->t->action);
+	exec_tmpl_ctx(ir->t, ir->vars, &c);
+	if (!(args = tmpl_render_value(ir->t->args, &c, &e)))
+		return err_result("The task includes an option with an undefined variable. "
+		                  "The error was: ",
+		                  &e);
+	vars_strip_omit(args);
+	if (module_validate(m, args, &clean, &e)) {
+		json_decref(args);
+		return err_result("", &e);
+	}
+	r = run_module(ir, m, clean);
+	json_decref(args);
+	json_decref(clean);
+	return r;
+}
+
+static void set_reg(struct item_run *ir, json_t *vars, json_t *result)
+{
+	const json_t *reg = json_object_get(ir->t->kw, "register");
+	if (json_is_string(reg))
+		json_object_set(vars, json_string_value(reg), result);
+}
+
+/* failed/changed defaults, changed_when, failed_when (TaskExecutor._execute). */
+static void post_conditions(struct item_run *ir, json_t *r)
+{
+	struct err e;
+	int res;
+	if (!json_object_get(r, "failed")) {
+		json_t *rc = json_object_get(r, "rc");
+		json_object_set_new(
+		    r, "failed", json_boolean(rc && json_is_integer(rc) && json_integer_value(rc)));
+	}
+	if (!json_object_get(r, "changed"))
+		json_object_set_new(r, "changed", json_false());
+	if (json_object_get(r, "skipped") || json_object_get(r, "unreachable"))
+		return;
+	set_reg(ir, ir->vars, r);
+	err_init(&e);
+	const json_t *cw = json_object_get(ir->t->kw, "changed_when");
+	if (cw) {
+		if (eval_cond(ir->t, ir->t->kw, "changed_when", cw, ir->vars, &res, &e)) {
+			json_object_set_new(r, "failed", json_true());
+			json_object_set_new(r, "changed_when_result", json_string(e.msg));
+			return;
+		}
+		json_object_set_new(r, "changed", json_boolean(res));
+	}
+	const json_t *fw = json_object_get(ir->t->kw, "failed_when");
+	if (fw) {
+		if (eval_cond(ir->t, ir->t->kw, "failed_when", fw, ir->vars, &res, &e)) {
+			json_object_set_new(r, "failed", json_true());
+			json_object_set_new(r, "failed_when_result", json_string(e.msg));
+			return;
+		}
+		json_object_set_new(r, "failed", json_boolean(res));
+		json_object_set_new(r, "failed_when_result", json_boolean(res));
+	}
+}
+
+static long kw_int(struct item_run *ir, const char *k, long def)
+{
+	const json_t *v = json_object_get(ir->t->kw, k);
+	if (json_is_integer(v))
+		return (long)json_integer_value(v);
+	if (json_is_string(v)) {
+		char *s = kw_str(ir->pr, ir->t, k, ir->vars);
+		long n = s ? strtol(s, NULL, 10) : def;
+		free(s);
+		return n;
+	}
+	return def;
+}
+
+/* Facts a module returned go where Ansible puts them. */
+static void merge_facts(struct item_run *ir, json_t *r)
+{
+	json_t *f = json_object_get(r, "ansible_facts");
+	struct exec *x = ir->pr->x;
+	if (!json_is_object(f) || !strcmp(ir->action, "debug"))
+		return;
+	struct hstate *h = ir->h;
+	if (ir->delegate && kw_bool(ir->pr, ir->t, "delegate_facts", ir->vars, 0))
+		h = exec_host(x, ir->delegate);
+	pthread_mutex_lock(&x->lock);
+	if (!strcmp(ir->action, "set_fact"))
+		json_object_update(h->hvars, f);
+	else if (!strcmp(ir->action, "include_vars"))
+		json_object_update(h->incvars, f);
+	else
+		json_object_update(h->facts, f);
+	pthread_mutex_unlock(&x->lock);
+	if (h == ir->h) {
+		if (!strcmp(ir->action, "set_fact") || !strcmp(ir->action, "include_vars"))
+			json_object_update(ir->vars, f);
+		else {
+			json_t *af = json_object_get(ir->vars, "ansible_facts");
+			if (json_is_object(af))
+				json_object_update(af, f);
+		}
+	}
+}
+
+/* One execution with until/retries (one loop item, or the task). */
+static json_t *run_item(struct item_run *ir)
+{
+	const json_t *until = json_object_get(ir->t->kw, "until");
+	long retries = 1, delay = kw_int(ir, "delay", 5);
+	json_t *r = NULL;
+	if (until) {
+		long n = kw_int(ir, "retries", 3);
+		retries = n <= 0 ? 1 : n + 1;
+	}
+	for (long attempt = 1; attempt <= retries; attempt++) {
+		json_decref(r);
+		r = run_once_attempt(ir);
+		if (until)
+			json_object_set_new(r, "attempts", json_integer(attempt));
+		merge_facts(ir, r);
+		post_conditions(ir, r);
+		if (json_object_get(r, "unreachable") || !until)
+			break;
+		struct err e;
+		int ok = 0;
+		err_init(&e);
+		if (eval_cond(ir->t, ir->t->kw, "until", until, ir->vars, &ok, &e) == 0 && ok)
+			break;
+		if (attempt == retries) {
+			json_object_set_new(r, "attempts", json_integer(retries - 1));
+			json_object_set_new(r, "failed", json_true());
+			break;
+		}
+		if (exec_stop_flag)
+			break;
+		char *title = pb_task_title(ir->t);
+		output_line(ir->pr->x->cfg->out, "FAILED - RETRYING: [%s]: %s (%ld retries left).",
+		            ir->h->name, title, retries - attempt);
+		free(title);
+		for (long s = 0; s < delay * 10 && !exec_stop_flag; s++)
+			usleep(100000);
+	}
+	return r;
+}
+
+static enum out_status status_of(const json_t *r)
+{
+	if (json_is_true(json_object_get(r, "unreachable")))
+		return ST_UNREACHABLE;
+	if (json_is_true(json_object_get(r, "failed")))
+		return ST_FAILED;
+	if (json_is_true(json_object_get(r, "skipped")))
+		return ST_SKIPPED;
+	if (json_is_true(json_object_get(r, "changed")))
+		return ST_CHANGED;
+	return ST_OK;
+}
+
+static json_t *shown(struct item_run *ir, const json_t *r)
+{
+	if (!kw_bool(ir->pr, ir->t, "no_log", ir->vars, 0))
+		return json_incref((json_t *)r);
+	return json_pack("{ss sO}", "censored", no_log_msg, "changed",
+	                 json_object_get(r, "changed") ?: json_false());
+}
+
+static json_t *skip_result(void)
+{
+	return json_pack("{sb sb ss}", "changed", 0, "skipped", 1, "skip_reason",
+	                 "Conditional result was False");
+}
+
+static json_t *label_of(struct item_run *ir, const json_t *item)
+{
+	const json_t *lc = json_object_get(ir->t->kw, "loop_control");
+	const json_t *label = json_object_get(lc, "label");
+	if (!label)
+		return json_incref((json_t *)item);
+	struct tmpl_ctx c;
+	struct err e;
+	err_init(&e);
+	exec_tmpl_ctx(ir->t, ir->vars, &c);
+	json_t *r = tmpl_render_value(label, &c, &e);
+	return r ? r : json_incref((json_t *)item);
+}
+
+static json_t *run_loop(struct item_run *ir, json_t *items, int ignore)
+{
+	const json_t *lc = json_object_get(ir->t->kw, "loop_control");
+	const char *loop_var = json_string_value(json_object_get(lc, "loop_var")) ?: "item";
+	const char *index_var = json_string_value(json_object_get(lc, "index_var"));
+	const json_t *pause = json_object_get(lc, "pause");
+	json_t *results = json_array(), *res = json_object();
+	size_t i;
+	json_t *item;
+	int any_changed = 0, any_failed = 0, all_skipped = 1;
+	json_array_foreach(items, i, item)
+	{
+		if (i && json_is_number(pause))
+			usleep((useconds_t)(json_number_value(pause) * 1e6));
+		json_object_set(ir->vars, loop_var, item);
+		json_object_set_new(ir->vars, "ansible_loop_var", json_string(loop_var));
+		if (index_var)
+			json_object_set_new(ir->vars, index_var, json_integer((json_int_t)i));
+		struct err e;
+		int ok;
+		err_init(&e);
+		json_t *r;
+		if (when_holds(ir->t, ir->vars, &ok, &e))
+			r = err_result("The conditional check failed: ", &e);
+		else
+			r = ok ? run_item(ir) : skip_result();
+		json_object_set(r, loop_var, item);
+		json_object_set_new(r, "ansible_loop_var", json_string(loop_var));
+		if (index_var) {
+			json_object_set_new(r, index_var, json_integer((json_int_t)i));
+			json_object_set_new(r, "ansible_index_var", json_string(index_var));
+		}
+		enum out_status st = status_of(r);
+		any_changed |= st == ST_CHANGED || json_is_true(json_object_get(r, "changed"));
+		any_failed |= st == ST_FAILED || st == ST_UNREACHABLE;
+		all_skipped &= st == ST_SKIPPED;
+		json_t *lab = label_of(ir, item), *sh = shown(ir, r);
+		output_result(ir->pr->x->cfg->out, ir->h->name, ir->delegate, ir->action, st, sh,
+		              lab, 0);
+		json_decref(lab);
+		json_decref(sh);
+		json_array_append_new(results, r);
+		if (exec_stop_flag)
+			break;
+	}
+	(void)ignore;
+	json_object_set_new(res, "results", results);
+	json_object_set_new(res, "skipped", json_boolean(all_skipped));
+	json_object_set_new(res, "changed", json_boolean(any_changed));
+	if (any_failed) {
+		json_object_set_new(res, "failed", json_true());
+		json_object_set_new(res, "msg", json_string("One or more items failed"));
+	} else {
+		json_object_set_new(
+		    res, "msg",
+		    json_string(all_skipped ? "All items skipped" : "All items completed"));
+	}
+	json_object_del(ir->vars, loop_var);
+	return res;
+}
+
+/* The task's result on h: loop or single run, or the skip/failure before. */
+static json_t *task_result(struct item_run *ir, int *looped)
+{
+	struct err e;
+	int ok;
+	err_init(&e);
+	*looped = 0;
+	json_t *items = exec_loop_items(ir->t, ir->vars, &e);
+	if (!items && e.code)
+		return err_result("Error in the loop: ", &e);
+	if (items) {
+		*looped = 1;
+		json_t *r;
+		if (!json_array_size(items))
+			r = json_pack("{sb sb ss s[]}", "changed", 0, "skipped", 1,
+			              "skipped_reason", "No items in the list", "results");
+		else
+			r = run_loop(ir, items, 0);
+		json_decref(items);
+		return r;
+	}
+	if (when_holds(ir->t, ir->vars, &ok, &e))
+		return err_result("The conditional check failed: ", &e);
+	if (!ok)
+		return skip_result();
+	return run_item(ir);
+}
+
+static int ignored_errors(struct item_run *ir)
+{
+	return kw_bool(ir->pr, ir->t, "ignore_errors", ir->vars, 0);
+}
+
+/* Stats, host state and notifications for a finished result. */
+static void account(struct item_run *ir, json_t *r, enum out_status st, int ignore)
+{
+	struct exec *x = ir->pr->x;
+	struct hstate *h = ir->h;
+	pthread_mutex_lock(&x->lock);
+	switch (st) {
+	case ST_UNREACHABLE:
+		h->st.unreachable++;
+		if (!kw_bool(ir->pr, ir->t, "ignore_unreachable", ir->vars, 0))
+			h->unreachable = 1;
+		break;
+	case ST_FAILED:
+		if (ignore) {
+			h->st.ok++;
+			h->st.ignored++;
+			if (json_is_true(json_object_get(r, "changed")))
+				h->st.changed++;
+			break;
+		}
+		if (h->rescuable > 0)
+			h->st.rescued++;
+		else
+			h->st.failed++;
+		h->failed = 1;
+		json_decref(h->failed_result);
+		h->failed_result = json_incref(r);
+		json_decref(h->failed_task);
+		h->failed_task =
+		    json_pack("{s:s?, s:s}", "name", ir->t->name, "action", ir->t->action);
+		break;
+	case ST_SKIPPED:
+		h->st.skipped++;
+		break;
+	case ST_CHANGED:
+		h->st.changed++;
+		/* fall through */
+	case ST_OK:
+		h->st.ok++;
+		break;
+	}
+	pthread_mutex_unlock(&x->lock);
+}
+
+static void notify(struct item_run *ir)
+{
+	const json_t *n = json_object_get(ir->t->kw, "notify");
+	struct exec *x = ir->pr->x;
+	size_t i;
+	json_t *v;
+	pthread_mutex_lock(&x->lock);
+	if (json_is_string(n))
+		json_object_set_new(ir->h->notified, json_string_value(n), json_true());
+	json_array_foreach(n, i, v) if (json_is_string(v))
+	    json_object_set_new(ir->h->notified, json_string_value(v), json_true());
+	pthread_mutex_unlock(&x->lock);
+}
+
+int exec_task_host(struct prun *pr, struct pb_task *t, struct hstate *h, json_t **out)
+{
+	struct item_run ir = {pr, t, h, NULL, NULL, NULL};
+	int looped;
+	ir.vars = exec_task_vars(pr, t, h);
+	ir.action = t->action;
+	if (str_startswith(ir.action, "ansible.builtin.") ||
+	    str_startswith(ir.action, "ansible.legacy."))
+		ir.action = strchr(strchr(ir.action, '.') + 1, '.') + 1;
+	if (json_object_get(t->kw, "local_action"))
+		ir.delegate = xstrdup("localhost");
+	else
+		ir.delegate = kw_str(pr, t, "delegate_to", ir.vars);
+	json_t *r = task_result(&ir, &looped);
+	enum out_status st = status_of(r);
+	int ignore = st == ST_FAILED && ignored_errors(&ir);
+	if (st == ST_UNREACHABLE && kw_bool(pr, t, "ignore_unreachable", ir.vars, 0))
+		ignore = 1;
+	set_reg(&ir, ir.vars, r);
+	const json_t *reg = json_object_get(t->kw, "register");
+	if (json_is_string(reg)) {
+		pthread_mutex_lock(&pr->x->lock);
+		json_object_set(h->hvars, json_string_value(reg), r);
+		pthread_mutex_unlock(&pr->x->lock);
+	}
+	if (!looped) {
+		json_t *sh = shown(&ir, r);
+		output_result(pr->x->cfg->out, h->name, ir.delegate, ir.action, st, sh, NULL,
+		              ignore);
+		json_decref(sh);
+	} else {
+		output_loop_done(pr->x->cfg->out, h->name, ir.action, st, r, ignore);
+	}
+	account(&ir, r, st, ignore);
+	if (st == ST_CHANGED)
+		notify(&ir);
+	json_decref(ir.vars);
+	free(ir.delegate);
+	if (out)
+		*out = r;
+	else
+		json_decref(r);
+	return st;
+}

@@ -1,0 +1,377 @@
+/*
+ * Playbooks and plays: the top-level list, import_playbook, play keywords,
+ * and the helpers the executor uses to read a task's inherited keywords.
+ */
+#include "playbook/pb_int.h"
+#include "util/mem.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const play_keys_all[] = {
+    "name",
+    "hosts",
+    "vars",
+    "vars_files",
+    "vars_prompt",
+    "pre_tasks",
+    "roles",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "gather_facts",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "remote_user",
+    "connection",
+    "environment",
+    "tags",
+    "serial",
+    "max_fail_percentage",
+    "any_errors_fatal",
+    "strategy",
+    "order",
+    "hooks",
+    "ignore_errors",
+    "ignore_unreachable",
+    "check_mode",
+    "diff",
+    "no_log",
+    "run_once",
+    "module_defaults",
+    "collections",
+    "force_handlers",
+    "fact_path",
+    "gather_subset",
+    "gather_timeout",
+    "port",
+    "timeout",
+    "throttle",
+    "debugger",
+    "become_exe",
+    NULL,
+};
+
+/* Keywords a task inherits from enclosing blocks, roles and includes. */
+static const char *const inherited[] = {
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "environment",
+    "ignore_errors",
+    "ignore_unreachable",
+    "delegate_to",
+    "no_log",
+    "check_mode",
+    "diff",
+    "run_once",
+    "remote_user",
+    "connection",
+    "any_errors_fatal",
+    "timeout",
+    "port",
+    NULL,
+};
+
+static int play_hosts(struct pb_play *p, struct err *e)
+{
+	const json_t *h = json_object_get(p->kw, "hosts");
+	if (json_is_string(h)) {
+		p->hosts = xstrdup(json_string_value(h));
+		return 0;
+	}
+	if (json_is_array(h)) {
+		struct buf b = BUF_INIT;
+		size_t i;
+		json_t *v;
+		json_array_foreach(h, i, v)
+		{
+			if (!json_is_string(v))
+				return pb_err_at(e, v, NULL, "host patterns must be strings");
+			if (i)
+				buf_addc(&b, ',');
+			buf_adds(&b, json_string_value(v));
+		}
+		p->hosts = buf_detach(&b);
+		return 0;
+	}
+	if (!h)
+		return pb_err_at(e, p->kw, NULL,
+		                 "the field 'hosts' is required but was not set; add "
+		                 "'hosts: PATTERN' to the play");
+	return pb_err_at(e, p->kw, "hosts", "'hosts' must be a pattern or a list of patterns");
+}
+
+static int play_check(struct pb_play *p, struct err *e)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(p->kw, k, v)
+	{
+		if (!pb_in(play_keys_all, k))
+			return pb_err_at(e, p->kw, k, "'%s' is not a valid attribute for a Play",
+			                 k);
+	}
+	if ((v = json_object_get(p->kw, "vars")) && !json_is_object(v) && !json_is_null(v))
+		return pb_err_at(e, p->kw, "vars", "play 'vars' must be a dict");
+	if ((v = json_object_get(p->kw, "strategy")) &&
+	    !(json_is_string(v) &&
+	      (!strcmp(json_string_value(v), "linear") || !strcmp(json_string_value(v), "free"))))
+		return pb_err_at(e, p->kw, "strategy", "strategy must be 'linear' or 'free'");
+	if ((v = json_object_get(p->kw, "serial")) &&
+	    !(json_is_integer(v) || json_is_string(v) || json_is_array(v)))
+		return pb_err_at(e, p->kw, "serial",
+		                 "'serial' must be a number, a percentage (\"30%%\") or a list");
+	if ((v = json_object_get(p->kw, "vars_files")) && !json_is_array(v) && !json_is_string(v))
+		return pb_err_at(e, p->kw, "vars_files", "'vars_files' must be a list of files");
+	return play_hosts(p, e);
+}
+
+static int play_load(struct playbook *pb, json_t *kw, const char *basedir,
+                     const json_t *import_vars, struct err *e)
+{
+	struct pb_play *p = xcalloc(1, sizeof(*p));
+	pb->plays = xrealloc(pb->plays, (size_t)(pb->nplays + 1) * sizeof(*pb->plays));
+	pb->plays[pb->nplays++] = p;
+	p->kw = json_incref(kw);
+	p->basedir = xstrdup(basedir);
+	p->import_vars = import_vars ? json_deep_copy(import_vars) : json_object();
+	srcpos_get(kw, &p->pos);
+	if (play_check(p, e))
+		return e->code;
+	const json_t *n = json_object_get(kw, "name");
+	p->name = xstrdup(json_is_string(n) ? json_string_value(n) : p->hosts);
+	if (pb_load_list(pb, kw, "pre_tasks", NULL, basedir, 0, &p->pre_tasks, e) ||
+	    pb_roles_load(pb, p, json_object_get(kw, "roles"), &p->tasks, e) ||
+	    pb_load_list(pb, kw, "tasks", NULL, basedir, 0, &p->tasks, e) ||
+	    pb_load_list(pb, kw, "post_tasks", NULL, basedir, 0, &p->post_tasks, e) ||
+	    pb_load_list(pb, kw, "handlers", NULL, basedir, 1, &p->handlers, e))
+		return e->code;
+	return 0;
+}
+
+static int file_load(struct playbook *pb, const char *path, const json_t *import_vars, int depth,
+                     struct err *e);
+
+static int entry_load(struct playbook *pb, json_t *entry, const char *basedir,
+                      const json_t *import_vars, int depth, struct err *e)
+{
+	if (!json_is_object(entry))
+		return pb_err_at(e, entry, NULL,
+		                 "a playbook must be a list of plays (dicts with 'hosts')");
+	const json_t *imp = json_object_get(entry, "import_playbook");
+	if (!imp)
+		imp = json_object_get(entry, "ansible.builtin.import_playbook");
+	if (!imp)
+		return play_load(pb, entry, basedir, import_vars, e);
+	if (!json_is_string(imp))
+		return pb_err_at(e, entry, "import_playbook", "import_playbook needs a file name");
+	if (depth > 20)
+		return pb_err_at(e, entry, "import_playbook", "import_playbook nests too deep");
+	char *path = pb_resolve(pb, basedir, json_string_value(imp), ".", e);
+	if (!path)
+		return pb_err_at(e, entry, "import_playbook", "cannot import playbook");
+	json_t *vars = json_deep_copy(import_vars ? import_vars : json_object_get(entry, "vars"));
+	if (import_vars && json_is_object(json_object_get(entry, "vars")))
+		json_object_update(vars, json_object_get(entry, "vars"));
+	int rc = file_load(pb, path, vars, depth + 1, e);
+	json_decref(vars);
+	free(path);
+	return rc;
+}
+
+static int file_load(struct playbook *pb, const char *path, const json_t *import_vars, int depth,
+                     struct err *e)
+{
+	json_t *doc = yaml_load_file(path, e);
+	char *d = xstrdup(path);
+	int rc = 0;
+	size_t i;
+	json_t *entry;
+	if (!doc) {
+		rc = e->code;
+		goto out;
+	}
+	if (!json_is_array(doc)) {
+		rc = err_set(e, ERR_PARSE, path, 1, 1,
+		             "a playbook must be a list of plays, each with 'hosts:'");
+		goto out;
+	}
+	json_array_foreach(doc, i, entry)
+	{
+		if ((rc = entry_load(pb, entry, dirname(d), import_vars, depth, e)))
+			break;
+	}
+out:
+	free(d);
+	json_decref(doc);
+	return rc;
+}
+
+struct playbook *playbook_load(const char *path, const struct pb_env *env, struct err *e)
+{
+	struct playbook *pb = xcalloc(1, sizeof(*pb));
+	char real[PATH_MAX];
+	pthread_mutex_init(&pb->lock, NULL);
+	if (env)
+		pb->env = *env;
+	pb->path = xstrdup(realpath(path, real) ? real : path);
+	char *d = xstrdup(pb->path);
+	pb->dir = xstrdup(dirname(d));
+	free(d);
+	if (file_load(pb, pb->path, NULL, 0, e)) {
+		playbook_free(pb);
+		return NULL;
+	}
+	return pb;
+}
+
+struct playbook *playbook_new_adhoc(const char *pattern, const char *module, const json_t *args,
+                                    const struct pb_env *env, struct err *e)
+{
+	struct playbook *pb = xcalloc(1, sizeof(*pb));
+	char cwd[PATH_MAX];
+	(void)e;
+	pthread_mutex_init(&pb->lock, NULL);
+	if (env)
+		pb->env = *env;
+	pb->dir = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : ".");
+	pb->path = xasprintf("%s/(ad-hoc)", pb->dir);
+	struct pb_play *p = xcalloc(1, sizeof(*p));
+	pb->plays = xcalloc(1, sizeof(*pb->plays));
+	pb->plays[pb->nplays++] = p;
+	p->kw =
+	    json_pack("{ss ss sb}", "hosts", pattern, "name", "Ansible Ad-Hoc", "gather_facts", 0);
+	p->hosts = xstrdup(pattern);
+	p->name = xstrdup("Ansible Ad-Hoc");
+	p->basedir = xstrdup(pb->dir);
+	p->import_vars = json_object();
+	struct pb_task *t = pb_task_new(pb, PB_TASK, NULL, NULL, pb->dir);
+	t->action = xstrdup(module);
+	json_decref(t->args);
+	t->args = json_deep_copy(args);
+	pb_list_push(&p->tasks, t);
+	return pb;
+}
+
+static void list_free(struct pb_list *l)
+{
+	free(l->v);
+}
+
+void playbook_free(struct playbook *pb)
+{
+	if (!pb)
+		return;
+	for (int i = 0; i < pb->nplays; i++) {
+		struct pb_play *p = pb->plays[i];
+		json_decref(p->kw);
+		json_decref(p->import_vars);
+		free(p->name);
+		free(p->hosts);
+		free(p->basedir);
+		list_free(&p->pre_tasks);
+		list_free(&p->tasks);
+		list_free(&p->post_tasks);
+		list_free(&p->handlers);
+		free(p);
+	}
+	for (int i = 0; i < pb->nall; i++) {
+		struct pb_task *t = pb->all[i];
+		free(t->name);
+		free(t->action);
+		json_decref(t->args);
+		json_decref(t->kw);
+		list_free(&t->block);
+		list_free(&t->rescue);
+		list_free(&t->always);
+		free(t->basedir);
+		free(t);
+	}
+	for (int i = 0; i < pb->nroles; i++) {
+		struct pb_role *r = pb->roles[i];
+		free(r->name);
+		free(r->path);
+		json_decref(r->defaults);
+		json_decref(r->vars);
+		json_decref(r->params);
+		free(r);
+	}
+	pthread_mutex_destroy(&pb->lock);
+	free(pb->all);
+	free(pb->roles);
+	free(pb->plays);
+	free(pb->path);
+	free(pb->dir);
+	free(pb);
+}
+
+struct pb_role *pb_task_role(const struct pb_task *t)
+{
+	for (; t; t = t->parent)
+		if (t->role)
+			return t->role;
+	return NULL;
+}
+
+const json_t *pb_task_kw(const struct pb_task *t, const char *k)
+{
+	int inh = pb_in(inherited, k);
+	for (; t; t = t->parent) {
+		const json_t *v = json_object_get(t->kw, k);
+		if (v)
+			return v;
+		if (!inh)
+			return NULL;
+	}
+	return NULL;
+}
+
+char *pb_task_title(const struct pb_task *t)
+{
+	const struct pb_role *r = pb_task_role(t);
+	const char *n = t->name ? t->name : t->action ? t->action : "";
+	if (r)
+		return xasprintf("%s : %s", r->name, n);
+	return xstrdup(n);
+}
+
+static void tags_add(json_t *out, const json_t *tags)
+{
+	size_t i;
+	json_t *v;
+	if (json_is_string(tags)) {
+		char *s = xstrdup(json_string_value(tags)), *save = NULL;
+		for (char *p = strtok_r(s, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+			while (*p == ' ')
+				p++;
+			json_array_append_new(out, json_string(p));
+		}
+		free(s);
+		return;
+	}
+	if (json_is_integer(tags)) {
+		json_array_append_new(out, json_sprintf("%lld", json_integer_value(tags)));
+		return;
+	}
+	json_array_foreach(tags, i, v)
+	{
+		tags_add(out, v);
+	}
+}
+
+json_t *pb_task_tags(const struct pb_task *t, const struct pb_play *p)
+{
+	json_t *out = json_array();
+	for (; t; t = t->parent)
+		tags_add(out, json_object_get(t->kw, "tags"));
+	if (p)
+		tags_add(out, json_object_get(p->kw, "tags"));
+	return out;
+}

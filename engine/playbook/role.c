@@ -1,0 +1,349 @@
+/*
+ * Roles: found on the roles path, loaded from tasks/ handlers/ defaults/
+ * vars/ meta/, dependencies first. A role's tasks hang under one block node
+ * that carries the role (its vars and defaults) and the keywords of the
+ * entry that named it.
+ */
+#include "playbook/pb_int.h"
+#include "util/buf.h"
+#include "util/mem.h"
+
+#include <libgen.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Keys of a roles: entry that are keywords rather than role params. */
+static const char *const role_entry_keys[] = {
+    "role",
+    "name",
+    "when",
+    "tags",
+    "become",
+    "become_user",
+    "become_method",
+    "vars",
+    "environment",
+    "ignore_errors",
+    "delegate_to",
+    "no_log",
+    "check_mode",
+    "diff",
+    "run_once",
+    "remote_user",
+    "connection",
+    "any_errors_fatal",
+    "ignore_unreachable",
+    "collections",
+    "module_defaults",
+    "debugger",
+    "throttle",
+    "timeout",
+    "become_flags",
+    NULL,
+};
+
+static int is_dir(const char *p)
+{
+	struct stat st;
+	return !stat(p, &st) && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *p)
+{
+	struct stat st;
+	return !stat(p, &st) && S_ISREG(st.st_mode);
+}
+
+char *pb_resolve(struct playbook *pb, const char *basedir, const char *name, const char *sub,
+                 struct err *e)
+{
+	if (strstr(name, "{{"))
+		return err_set(e, ERR_PARSE, NULL, 0, 0,
+		               "'%s': imports are static and cannot use variables in the file "
+		               "name; use include_tasks instead",
+		               name),
+		       NULL;
+	char *cand[4] = {NULL};
+	char *found = NULL;
+	if (name[0] == '/') {
+		cand[0] = xstrdup(name);
+	} else {
+		cand[0] = xasprintf("%s/%s", basedir, name);
+		cand[1] = xasprintf("%s/%s/%s", basedir, sub, name);
+		cand[2] = xasprintf("%s/%s", pb->dir, name);
+	}
+	for (int i = 0; i < 4; i++) {
+		if (!found && cand[i] && is_file(cand[i]))
+			found = cand[i], cand[i] = NULL;
+		free(cand[i]);
+	}
+	if (!found)
+		err_set(e, ERR_IO, NULL, 0, 0, "could not find or access '%s' (looked in %s)", name,
+		        basedir);
+	return found;
+}
+
+static char *role_find(struct playbook *pb, const char *name)
+{
+	struct buf b = BUF_INIT;
+	if (strchr(name, '/')) {
+		char *p = name[0] == '/' ? xstrdup(name) : xasprintf("%s/%s", pb->dir, name);
+		if (is_dir(p))
+			return p;
+		free(p);
+		return NULL;
+	}
+	buf_addf(&b, "%s/roles", pb->dir);
+	if (pb->env.roles_path)
+		buf_addf(&b, ":%s", pb->env.roles_path);
+	buf_addf(&b, ":%s", pb->dir);
+	char *paths = buf_detach(&b), *save = NULL, *found = NULL;
+	for (char *d = strtok_r(paths, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+		char *p = xasprintf("%s/%s", d, name);
+		if (is_dir(p))
+			found = p;
+		else
+			free(p);
+	}
+	free(paths);
+	return found;
+}
+
+/* role/sub/main.yml, .yaml, or main; NULL when none (not an error). */
+static char *role_file(const char *rpath, const char *sub, const char *base)
+{
+	static const char *const exts[] = {".yml", ".yaml", "", ".json", NULL};
+	for (int i = 0; exts[i]; i++) {
+		char *p = xasprintf("%s/%s/%s%s", rpath, sub, base, exts[i]);
+		if (is_file(p))
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+static json_t *role_vars_file(const char *rpath, const char *sub, const char *base, struct err *e)
+{
+	char *p = role_file(rpath, sub, base ? base : "main");
+	json_t *v;
+	if (!p)
+		return json_object();
+	v = yaml_load_file(p, e);
+	if (v && json_is_null(v)) {
+		json_decref(v);
+		v = json_object();
+	}
+	if (v && !json_is_object(v)) {
+		err_set(e, ERR_PARSE, p, 1, 1, "%s/%s must be a dict of variables", sub,
+		        base ? base : "main");
+		json_decref(v);
+		v = NULL;
+	}
+	free(p);
+	return v;
+}
+
+struct role_req {
+	const char *name;
+	const char *tasks_from, *handlers_from, *vars_from, *defaults_from;
+	json_t *params; /* borrowed */
+	json_t *kw;     /* keywords for the body block, borrowed */
+};
+
+static int role_load_deps(struct playbook *pb, struct pb_role *r, struct pb_task *parent,
+                          struct pb_list *out, struct pb_list *handlers, struct err *e);
+
+static int role_load_list(struct playbook *pb, const char *file, struct pb_task *body, int handler,
+                          struct pb_list *out, struct err *e)
+{
+	json_t *doc = yaml_load_file(file, e);
+	char *d = xstrdup(file);
+	int rc = doc ? pb_load_list(pb, doc, NULL, body, dirname(d), handler, out, e) : ERR_IO;
+	free(d);
+	json_decref(doc);
+	return rc;
+}
+
+/* Load one role into out (a body block) and its handlers into handlers. */
+static int role_load(struct playbook *pb, const struct role_req *q, struct pb_task *parent,
+                     struct pb_list *out, struct pb_list *handlers, struct err *e)
+{
+	char *rpath = role_find(pb, q->name), *tf = NULL, *hf = NULL;
+	int rc = ERR_PARSE;
+	if (!rpath)
+		return err_set(e, ERR_IO, NULL, 0, 0,
+		               "the role '%s' was not found in %s/roles:%s:%s", q->name, pb->dir,
+		               pb->env.roles_path ? pb->env.roles_path : "", pb->dir);
+	struct pb_role *r = xcalloc(1, sizeof(*r));
+	pthread_mutex_lock(&pb->lock);
+	pb->roles = xrealloc(pb->roles, (size_t)(pb->nroles + 1) * sizeof(*pb->roles));
+	pb->roles[pb->nroles++] = r;
+	pthread_mutex_unlock(&pb->lock);
+	r->name = xstrdup(strrchr(q->name, '/') ? strrchr(q->name, '/') + 1 : q->name);
+	r->path = rpath;
+	r->params = q->params ? json_deep_copy(q->params) : json_object();
+	if (!(r->defaults = role_vars_file(rpath, "defaults", q->defaults_from, e)) ||
+	    !(r->vars = role_vars_file(rpath, "vars", q->vars_from, e)))
+		goto out;
+	if (role_load_deps(pb, r, parent, out, handlers, e))
+		goto out;
+	struct pb_task *body = pb_task_new(pb, PB_BLOCK, q->kw, parent, rpath);
+	body->role = r;
+	tf = role_file(rpath, "tasks", q->tasks_from ? q->tasks_from : "main");
+	if (q->tasks_from && !tf) {
+		err_set(e, ERR_IO, NULL, 0, 0, "role '%s' has no tasks/%s", r->name, q->tasks_from);
+		goto out;
+	}
+	if (tf && role_load_list(pb, tf, body, 0, &body->block, e))
+		goto out;
+	hf = role_file(rpath, "handlers", q->handlers_from ? q->handlers_from : "main");
+	if (hf && handlers) {
+		struct pb_task *hb = pb_task_new(pb, PB_BLOCK, NULL, parent, rpath);
+		hb->role = r;
+		hb->handler = 1;
+		if (role_load_list(pb, hf, hb, 1, &hb->block, e))
+			goto out;
+		pb_list_push(handlers, hb);
+	}
+	pb_list_push(out, body);
+	rc = 0;
+out:
+	free(tf);
+	free(hf);
+	return rc;
+}
+
+/* A roles: entry ("name", {role: name, k: v...}) into a request. */
+static int role_req_parse(json_t *entry, struct role_req *q, struct err *e)
+{
+	memset(q, 0, sizeof(*q));
+	if (json_is_string(entry)) {
+		q->name = json_string_value(entry);
+		return 0;
+	}
+	if (!json_is_object(entry))
+		return pb_err_at(e, entry, NULL, "a role must be a name or a dict with 'role'");
+	const json_t *n = json_object_get(entry, "role");
+	if (!n)
+		n = json_object_get(entry, "name");
+	if (!json_is_string(n))
+		return pb_err_at(e, entry, NULL, "a role entry needs 'role: NAME'");
+	q->name = json_string_value(n);
+	q->params = json_object();
+	q->kw = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach(entry, k, v)
+	{
+		if (pb_in(role_entry_keys, k))
+			json_object_set(q->kw, k, v);
+		else
+			json_object_set(q->params, k, v);
+	}
+	return 0;
+}
+
+static int role_load_deps(struct playbook *pb, struct pb_role *r, struct pb_task *parent,
+                          struct pb_list *out, struct pb_list *handlers, struct err *e)
+{
+	char *mf = role_file(r->path, "meta", "main");
+	json_t *meta = mf ? yaml_load_file(mf, e) : NULL;
+	const json_t *deps = json_object_get(meta, "dependencies");
+	size_t i;
+	json_t *d;
+	int rc = mf && !meta ? ERR_IO : 0;
+	json_array_foreach(deps, i, d)
+	{
+		struct role_req q;
+		if ((rc = role_req_parse(d, &q, e)))
+			break;
+		rc = role_load(pb, &q, parent, out, handlers, e);
+		json_decref(q.params);
+		json_decref(q.kw);
+		if (rc)
+			break;
+	}
+	free(mf);
+	json_decref(meta);
+	return rc;
+}
+
+int pb_roles_load(struct playbook *pb, struct pb_play *p, const json_t *roles, struct pb_list *out,
+                  struct err *e)
+{
+	size_t i;
+	json_t *entry;
+	if (!roles || json_is_null(roles))
+		return 0;
+	if (!json_is_array(roles))
+		return pb_err_at(e, p->kw, "roles", "'roles' must be a list of roles");
+	json_array_foreach(roles, i, entry)
+	{
+		struct role_req q;
+		if (role_req_parse(entry, &q, e))
+			return e->code;
+		int rc = role_load(pb, &q, NULL, out, &p->handlers, e);
+		json_decref(q.params);
+		json_decref(q.kw);
+		if (rc) {
+			err_prefix(e, "role '%s'", q.name);
+			return pb_err_at(e, entry, NULL, "cannot load role");
+		}
+	}
+	return 0;
+}
+
+static void role_req_from_args(const json_t *args, struct role_req *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->name = json_string_value(json_object_get(args, "name"));
+	q->tasks_from = json_string_value(json_object_get(args, "tasks_from"));
+	q->handlers_from = json_string_value(json_object_get(args, "handlers_from"));
+	q->vars_from = json_string_value(json_object_get(args, "vars_from"));
+	q->defaults_from = json_string_value(json_object_get(args, "defaults_from"));
+}
+
+int pb_role_import(struct playbook *pb, struct pb_task *t, struct pb_list *out, struct err *e)
+{
+	struct role_req q;
+	role_req_from_args(t->args, &q);
+	if (!q.name)
+		return pb_err_at(e, t->kw, t->action, "import_role needs 'name: ROLE'");
+	if (role_load(pb, &q, t, &t->block, NULL, e))
+		return pb_err_at(e, t->kw, t->action, "cannot import role '%s'", q.name);
+	pb_list_push(out, t);
+	return 0;
+}
+
+int pb_include_load(struct playbook *pb, struct pb_task *inc, const char *file, const json_t *args,
+                    struct pb_task **out, struct pb_list *handlers, struct err *e)
+{
+	struct pb_task *b = pb_task_new(pb, PB_BLOCK, NULL, inc, inc->basedir);
+	b->handler = inc->handler;
+	*out = b;
+	if (inc->kind == PB_INCLUDE_ROLE) {
+		struct role_req q;
+		role_req_from_args(args, &q);
+		q.name = file;
+		return role_load(pb, &q, b, &b->block, handlers, e);
+	}
+	char *path = pb_resolve(pb, inc->basedir, file, "tasks", e);
+	if (!path)
+		return e->code;
+	json_t *doc = yaml_load_file(path, e);
+	char *d = xstrdup(path);
+	int rc =
+	    doc ? pb_load_list(pb, doc, NULL, b, dirname(d), inc->handler, &b->block, e) : ERR_IO;
+	free(d);
+	free(path);
+	json_decref(doc);
+	return rc;
+}
+
+char *pb_include_path(struct playbook *pb, const struct pb_task *inc, const char *file)
+{
+	struct err e;
+	err_init(&e);
+	return pb_resolve(pb, inc->basedir, file, "tasks", &e);
+}
