@@ -23,25 +23,25 @@
 #include "util/err.h"
 
 enum arg_type {
-	ARG_STR,   /* text; numbers and bools given are turned into text */
-	ARG_INT,   /* "8" -> 8 */
+	ARG_STR, /* text; numbers and bools given are turned into text */
+	ARG_INT, /* "8" -> 8 */
 	ARG_FLOAT,
-	ARG_BOOL,  /* yes/no/true/false/on/off/1/0 */
-	ARG_LIST,  /* a list, or "a,b" split on commas */
-	ARG_DICT,  /* a dict, or "k=v k2=v2" */
-	ARG_PATH,  /* text, ~ expanded on the controller side where relevant */
-	ARG_RAW,   /* any value, unchanged */
-	ARG_MODE,  /* file mode: int as given in YAML (0644 -> 420) or text "0644", "u+rwx" */
+	ARG_BOOL, /* yes/no/true/false/on/off/1/0 */
+	ARG_LIST, /* a list, or "a,b" split on commas */
+	ARG_DICT, /* a dict, or "k=v k2=v2" */
+	ARG_PATH, /* text, ~ expanded on the controller side where relevant */
+	ARG_RAW,  /* any value, unchanged */
+	ARG_MODE, /* file mode: int as given in YAML (0644 -> 420) or text "0644", "u+rwx" */
 };
 
 struct module_arg {
 	const char *name;
 	enum arg_type type;
 	int required;
-	const char *def;           /* default as JSON text ("true", "\"present\"", "5"), or NULL */
+	const char *def;            /* default as JSON text ("true", "\"present\"", "5"), or NULL */
 	const char *const *choices; /* NULL-terminated, or NULL */
-	int no_log;                /* never shown in output or logs */
-	const char *aliases;       /* comma-separated, or NULL */
+	int no_log;                 /* never shown in output or logs */
+	const char *aliases;        /* comma-separated, or NULL */
 	const char *help;
 };
 
@@ -50,13 +50,14 @@ enum module_flags {
 	MOD_CONTROLLER = 1 << 1, /* needs no connection to the host */
 	MOD_RAW_PARAMS = 1 << 2, /* free-form text goes to "_raw_params" */
 	MOD_DIFF = 1 << 3,       /* produces a diff */
+	MOD_ANY_ARGS = 1 << 4,   /* takes any keys (set_fact): only listed ones are checked */
 };
 
 struct task_ctx {
-	const char *host;      /* inventory_hostname */
-	struct conn *conn;     /* NULL for MOD_CONTROLLER modules */
-	const json_t *vars;    /* the host's vars for this task (borrowed) */
-	struct tmpl_ctx tmpl;  /* for modules that render (template, assert) */
+	const char *host;           /* inventory_hostname */
+	struct conn *conn;          /* NULL for MOD_CONTROLLER modules */
+	const json_t *vars;         /* the host's vars for this task (borrowed) */
+	struct tmpl_ctx tmpl;       /* for modules that render (template, assert) */
 	struct conn_exec_opts exec; /* become, env, timeout for commands */
 	int check, diff;
 	int verbosity;
@@ -92,8 +93,9 @@ const struct module_def *const *module_all(void);
 /* Add a module at run time (Lua modules). The def must outlive the run. */
 int module_register(const struct module_def *def);
 /* Check and coerce args. New reference in *out, or error naming the arg. */
-int module_validate(const struct module_def *m, const json_t *args, json_t **out,
-		    struct err *e);
+int module_validate(const struct module_def *m, const json_t *args, json_t **out, struct err *e);
+/* The text values of validated no_log args, for output to mask. New list. */
+json_t *module_nolog_values(const struct module_def *m, const json_t *args);
 
 /* Helpers modules share (modules/common.c). */
 /* Run cmd with ctx->exec; on transport failure returns <0 with e set. */
