@@ -18,9 +18,11 @@
 
 struct inv_host {
 	char *name;
-	json_t *vars;      /* host-level vars from the inventory sources */
-	char **groups;     /* names of the groups it is directly in */
+	json_t *vars;  /* host-level vars from the inventory sources */
+	char **groups; /* names of the groups it is directly in */
 	int ngroups;
+	char *source; /* the inventory file that first defined it, or NULL */
+	int implicit; /* the implicit localhost: in no group, not in `all` */
 };
 
 struct inv_group {
@@ -32,6 +34,8 @@ struct inv_group {
 	int nhosts;
 	char **parents;
 	int nparents;
+	int depth;    /* longest path from `all` (all is 0) */
+	int priority; /* ansible_group_priority, default 1; not kept in vars */
 };
 
 struct inventory {
@@ -41,7 +45,9 @@ struct inventory {
 	int ngroups;
 	char **dirs; /* directories of the sources (for group_vars/host_vars) */
 	int ndirs;
-	json_t *gv_files; /* group_vars/ and host_vars/ data, layered */
+	/* group_vars/ and host_vars/ data: {"inventory": [DIR...], "playbook":
+	 * [DIR...]} where DIR is {"group_vars": {g: vars}, "host_vars": {h: vars}} */
+	json_t *gv_files;
 	void *priv;
 };
 
@@ -60,8 +66,12 @@ struct inv_group *inventory_group(const struct inventory *inv, const char *name)
 /* The host's merged vars with precedence applied (new reference). Includes
  * inventory_hostname, group_names, inventory_dir... only when with_magic. */
 json_t *inventory_host_vars(const struct inventory *inv, const char *host, int with_magic);
-/* groups -> sorted list of host names, as the `groups` magic var (new ref). */
+/* {group: [host names]} as the `groups` magic var (new ref): each list in
+ * Ansible's order (the group's own hosts, then its descendants', breadth
+ * first), without the implicit localhost. */
 json_t *inventory_groups_var(const struct inventory *inv);
+/* One group's hosts in that order (new ref), or NULL if no such group. */
+json_t *inventory_group_hosts(const struct inventory *inv, const char *group);
 
 /*
  * Hosts matching an Ansible pattern ("web:&prod:!web3", "k3s_*", "~re",
@@ -71,6 +81,6 @@ json_t *inventory_groups_var(const struct inventory *inv);
  * Implicit localhost is added when named but not listed.
  */
 json_t *inventory_select(struct inventory *inv, const char *pattern, const char *limit,
-			 struct err *e);
+                         struct err *e);
 
 #endif
