@@ -120,7 +120,7 @@ check "install.sh is served at / like get.k3s.io" \
 # ---- Kubernetes API server stand-in and real kubectl -----------------------
 
 "$PY" "$K/apiserver.py" --state "$T/api" --addr "$API_ADDR" --port 16443 --node-grace 3 \
-	--workload "$K/workload.json" 2>"$T/api.err" &
+	--workload "$K/nodes.json" --workload "$K/workload.json" 2>"$T/api.err" &
 PIDS+=($!)
 wait_until 20 curl -sf -k -o /dev/null "$API/version" || { cat "$T/api.err"; exit 1; }
 

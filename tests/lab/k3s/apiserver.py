@@ -535,7 +535,8 @@ def main():
     ap.add_argument("--state", required=True, help="dir for certificates, kubeconfig, log")
     ap.add_argument("--addr", default=os.environ.get("K3S_STANDIN_API_ADDR", "127.0.5.1"))
     ap.add_argument("--port", type=int, default=6443)
-    ap.add_argument("--workload", help="JSON List of objects to load at start")
+    ap.add_argument("--workload", action="append", default=[],
+                    help="JSON List of objects to load at start (repeatable)")
     ap.add_argument("--node-grace", type=float, default=8.0,
                     help="seconds without heartbeat before a node goes NotReady")
     ap.add_argument("--schedule-delay", type=float, default=1.0,
@@ -549,14 +550,14 @@ def main():
     os.makedirs(opts.state, exist_ok=True)
     make_pki(opts.state, opts.addr)
     store = Store(opts)
-    if opts.workload:
+    for path in opts.workload:
         try:
-            with open(opts.workload) as f:
+            with open(path) as f:
                 store.apply(json.load(f))
         except (OSError, ValueError) as e:
-            sys.exit("apiserver stand-in: %s: %s" % (opts.workload, e))
+            sys.exit("apiserver stand-in: %s: %s" % (path, e))
         except ApiError as e:
-            sys.exit("apiserver stand-in: %s: %s" % (opts.workload, e.body["message"]))
+            sys.exit("apiserver stand-in: %s: %s" % (path, e.body["message"]))
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(os.path.join(opts.state, "serving-kube-apiserver.crt"),
                         os.path.join(opts.state, "serving-kube-apiserver.key"))
