@@ -83,19 +83,6 @@ static json_t *ini_value(const char *s)
 	return v ? v : json_string(s);
 }
 
-/* Ansible's to_safe_group_name(force=True): non-word characters, and a
- * leading digit, become '_'. */
-static char *safe_group_name(const char *s, size_t n)
-{
-	char *g = xstrndup(s, n);
-	for (size_t i = 0; g[i]; i++) {
-		unsigned char c = (unsigned char)g[i];
-		if (!(isalnum(c) || c == '_' || c >= 0x80) || (i == 0 && isdigit(c)))
-			g[i] = '_';
-	}
-	return g;
-}
-
 #define INI_ERR(col, ...) err_set(p->e, ERR_PARSE, p->path, p->line, col, __VA_ARGS__)
 
 static int host_line(struct ini *p, const char *line, const char *group)
@@ -229,7 +216,7 @@ static int section(const char *line, char **group, char **state)
 		s++;
 	if (*s && *s != '#')
 		return 0;
-	*group = safe_group_name(line + 1, n);
+	*group = xstrndup(line + 1, n);
 	*state = kind ? xstrndup(kind, kn) : xstrdup("hosts");
 	return 1;
 }

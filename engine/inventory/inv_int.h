@@ -13,6 +13,7 @@ struct inv_priv {
 	json_t *group_idx; /* name -> index into inv->groups */
 	const char *cur_source;
 	int finished;
+	int warned_names;
 };
 
 struct inv_group *inv_add_group(struct inventory *inv, const char *name);

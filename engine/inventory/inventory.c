@@ -9,6 +9,7 @@
 #include "util/mem.h"
 #include "yaml/yaml.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ void inventory_init(struct inventory *inv)
 	inv->gv_files = json_pack("{s:[],s:[]}", "inventory", "playbook");
 	inv_add_group(inv, "all");
 	inv_add_group(inv, "ungrouped");
+	inv_add_child(inv, "all", "ungrouped", NULL, 0, 0, NULL);
 }
 
 static void free_names(char **v, int n)
@@ -101,6 +103,17 @@ struct inv_group *inv_add_group(struct inventory *inv, const char *name)
 	struct inv_group *g = inventory_group(inv, name);
 	if (g)
 		return g;
+	/* Ansible's TRANSFORM_INVALID_GROUP_CHARS=never: keep the name, warn once */
+	int bad = isdigit((unsigned char)name[0]);
+	for (const char *c = name; *c; c++)
+		bad |= !(isalnum((unsigned char)*c) || *c == '_' || (*c & 0x80));
+	if (bad && !priv(inv)->warned_names) {
+		priv(inv)->warned_names = 1;
+		log_warn("Invalid characters were found in group names but not replaced, use -vvvv "
+		         "to see details");
+	}
+	if (bad)
+		log_verbose(4, "Not replacing invalid character(s) in group name (%s)", name);
 	g = xcalloc(1, sizeof(*g));
 	g->name = xstrdup(name);
 	g->vars = json_object();

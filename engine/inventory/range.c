@@ -151,7 +151,7 @@ static int expand(struct expand *x, const char *name, int depth)
 		json_array_append_new(x->out, json_string(name));
 		return 0;
 	}
-	if (!rb || rb < lb || strchr(rb + 1, '[') < strchr(rb + 1, ']') || depth > 16)
+	if (!rb || rb < lb || depth > 16)
 		return RANGE_ERR("host range in '%s' has an unbalanced '[' or ']'", name);
 	char *inner = xstrndup(lb + 1, (size_t)(rb - lb - 1));
 	char *parts[4] = {0};

@@ -1,0 +1,42 @@
+#!/bin/bash
+# tests/gen/inventory_expected.sh: write the expected outputs of the inventory
+# corpus with the real ansible-inventory (Debian's ansible-core 2.14), which
+# tests/it_inventory_diff.sh compares drover against. Run it again after
+# adding or changing a case under tests/data/inventory/, and commit the result.
+#
+# Each case directory holds:
+#   args   the -i sources, one per line, relative to the case directory
+#   show   (optional) host names or patterns for --host, one per line
+# and gets expected.json (--list), expected.graph (--graph), expected.yaml
+# (--list --yaml) and expected.host.NAME.json (--host NAME).
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+AI=${ANSIBLE_INVENTORY:-/usr/bin/ansible-inventory}
+[ -x "$AI" ] || { echo "needs $AI (apt-get install ansible-core)" >&2; exit 1; }
+# A clean, predictable Ansible: no user config, no cache, parse errors fatal.
+cfg=$(mktemp -d)/ansible.cfg; : >"$cfg"
+export ANSIBLE_CONFIG=$cfg ANSIBLE_INVENTORY_UNPARSED_FAILED=1 \
+	ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=1 ANSIBLE_NOCOLOR=1 \
+	ANSIBLE_LOCAL_TEMP=$(mktemp -d) ANSIBLE_HOME=$(mktemp -d)
+
+for case in "$here"/data/inventory/*/; do
+	case=${case%/}
+	[ -f "$case/args" ] || continue
+	(
+		cd "$case"
+		set --
+		while IFS= read -r src; do
+			[ -n "$src" ] && set -- "$@" -i "$src"
+		done <args
+		rm -f expected.*
+		"$AI" "$@" --list >expected.json
+		"$AI" "$@" --graph >expected.graph
+		"$AI" "$@" --list --yaml >expected.yaml
+		if [ -f show ]; then
+			while IFS= read -r h; do
+				[ -n "$h" ] && "$AI" "$@" --host "$h" >"expected.host.$h.json"
+			done <show
+		fi
+	)
+	echo "wrote $(basename "$case")"
+done
