@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -425,6 +426,8 @@ static int teardown_tmp(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+#include "conn/ssh_cases.c"
+
 int main(void)
 {
 	const struct CMUnitTest local[] = {
@@ -433,8 +436,21 @@ int main(void)
 	    cmocka_unit_test(test_local_put_get),        cmocka_unit_test(test_local_become_root),
 	    cmocka_unit_test(test_pool_choice),          cmocka_unit_test(test_pool_threads_local),
 	};
+	const struct CMUnitTest ssh[] = {
+	    cmocka_unit_test(test_ssh_exec),
+	    cmocka_unit_test(test_ssh_put_get),
+	    cmocka_unit_test(test_ssh_host_keys),
+	    cmocka_unit_test(test_ssh_auth_failures),
+	    cmocka_unit_test(test_ssh_timeout),
+	    cmocka_unit_test(test_ssh_threads_one_session),
+	    cmocka_unit_test(test_ssh_proxycommand),
+	    cmocka_unit_test(test_ssh_become_password),
+	    cmocka_unit_test(test_ssh_password_login),
+	    cmocka_unit_test(test_ssh_sshd_killed),
+	};
 	int fails = 0;
 
 	fails += cmocka_run_group_tests_name("local", local, setup_tmp, teardown_tmp);
+	fails += cmocka_run_group_tests_name("ssh", ssh, ssh_setup, ssh_teardown);
 	return fails ? 1 : 0;
 }

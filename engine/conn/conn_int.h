@@ -52,6 +52,8 @@ int conn_feed_scan(struct conn_feed *f, struct conn_result *r, struct err *e);
  * stdin was written and the transport should send EOF. */
 size_t conn_feed_next(struct conn_feed *f, const char **p, int *close_now);
 void conn_feed_advance(struct conn_feed *f, size_t n);
+/* The command stopped reading: forget the rest of stdin. */
+void conn_feed_drop(struct conn_feed *f);
 /* Strip a leftover ok line once the command finished (sudo without prompt
  * and very short output can end before a scan saw the whole line). */
 void conn_feed_finish(struct conn_feed *f, struct conn_result *r);

@@ -178,6 +178,14 @@ void conn_feed_advance(struct conn_feed *f, size_t n)
 	f->in_off += n;
 }
 
+void conn_feed_drop(struct conn_feed *f)
+{
+	conn_feed_release(f);
+	f->waiting = 0;
+	f->in_off = f->j->in_len;
+	f->closed = 1;
+}
+
 void conn_feed_finish(struct conn_feed *f, struct conn_result *r)
 {
 	const struct conn_job *j = f->j;

@@ -1,0 +1,612 @@
+/*
+ * ssh_cases.c - ssh connection tests, included by tests/test_conn.c (one
+ * cmocka executable per subsystem). They run against a real OpenSSH sshd
+ * that tests/conn/sshd.sh starts on 127.0.0.1 and a high port.
+ */
+
+static char sshd_dir[256];
+static int sshd_port;
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static int sshd_start(void)
+{
+	return sh("sh conn/sshd.sh start '%s' 127.0.0.1 %d", sshd_dir, sshd_port);
+}
+
+static int sshd_stop(void)
+{
+	return sh("sh conn/sshd.sh stop '%s'", sshd_dir);
+}
+
+/* Connections accepted by the test sshd so far. */
+static int sshd_logins(void)
+{
+	char path[300], *log, *p;
+	size_t len;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/sshd.log", sshd_dir);
+	log = read_file(path, &len);
+	for (p = log; p && (p = strstr(p, "Accepted publickey")); p++)
+		n++;
+	free(log);
+	return n;
+}
+
+/* Vars for a host on the test sshd; extra is "key=value" pairs to add. */
+static json_t *ssh_vars(const char *user, const char *common_args)
+{
+	char key[300], args[600];
+
+	snprintf(key, sizeof(key), "%s/id_ed25519", sshd_dir);
+	snprintf(args, sizeof(args), "-o UserKnownHostsFile=%s/known_hosts %s", sshd_dir,
+	         common_args ? common_args : "");
+	return json_pack("{s:s, s:i, s:s, s:s, s:s}", "ansible_host", "127.0.0.1", "ansible_port",
+	                 sshd_port, "ansible_user", user, "ansible_ssh_private_key_file", key,
+	                 "ansible_ssh_common_args", args);
+}
+
+static struct conn *ssh_get(struct conn_pool *pool, const char *name, json_t *vars, struct err *e)
+{
+	struct conn *c;
+
+	err_init(e);
+	c = conn_pool_get(pool, name, vars, NULL, NULL, e);
+	json_decref(vars);
+	return c;
+}
+
+static struct conn *ssh_as(struct conn_pool **pool, const char *user)
+{
+	struct err e;
+	char msg[2600];
+	struct conn *c;
+
+	*pool = conn_pool_new(NULL);
+	c = ssh_get(*pool, "node1", ssh_vars(user, NULL), &e);
+	if (!c)
+		fail_msg("ssh connect: %s", err_format(&e, msg, sizeof(msg)));
+	assert_string_equal(c->ops->name, "ssh");
+	return c;
+}
+
+static struct conn *ssh_root(struct conn_pool **pool)
+{
+	return ssh_as(pool, "root");
+}
+
+/* A user whose login shell reads no rc files, so stderr is the command's. */
+#define TEST_USER "drovertest"
+static char test_pw[40];
+
+static void test_ssh_exec(void **state)
+{
+	struct conn_pool *pool;
+	struct conn *c = ssh_as(&pool, TEST_USER);
+	struct conn_exec_opts o = {0};
+	struct conn_result r;
+	const char *env[] = {"Q=it's $(id) `x` \"y\"", NULL};
+	size_t n = 2 << 20, i;
+	char *in = xmalloc(n);
+
+	(void)state;
+	run_ok(c, "echo out; echo err >&2; exit 7", NULL, &r);
+	assert_int_equal(r.rc, 7);
+	assert_string_equal(buf_str(&r.out), "out\n");
+	assert_string_equal(buf_str(&r.err), "err\n");
+	conn_result_release(&r);
+
+	o.env = env;
+	o.chdir = "/tmp";
+	run_ok(c, "printf '%s|' \"$Q\"; pwd", &o, &r);
+	assert_string_equal(buf_str(&r.out), "it's $(id) `x` \"y\"|/tmp\n");
+	conn_result_release(&r);
+
+	for (i = 0; i < n; i++)
+		in[i] = (char)(i * 7 + i / 1000);
+	memset(&o, 0, sizeof(o));
+	o.stdin_data = in;
+	o.stdin_len = n;
+	run_ok(c, "cat", &o, &r);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.out.len, n);
+	assert_memory_equal(r.out.s, in, n);
+	conn_result_release(&r);
+
+	run_ok(c, "kill -KILL $$", NULL, &r);
+	assert_int_equal(r.rc, 128 + 9);
+	conn_result_release(&r);
+	free(in);
+	conn_pool_free(pool);
+}
+
+static void test_ssh_put_get(void **state)
+{
+	struct conn_pool *pool;
+	struct conn *c = ssh_root(&pool);
+	char path[300], data[256];
+	struct buf b = BUF_INIT;
+	struct stat st;
+	struct err e;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 256; i++)
+		data[i] = (char)i;
+	snprintf(path, sizeof(path), "%s/it's remote.bin", tmpdir);
+	err_init(&e);
+	assert_int_equal(conn_put(c, data, sizeof(data), path, 0640, NULL, &e), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_size, 256);
+	assert_int_equal(conn_put(c, data, 10, path, -1, NULL, &e), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(conn_get(c, path, &b, NULL, &e), 0);
+	assert_int_equal(b.len, 10);
+	assert_memory_equal(b.s, data, 10);
+	buf_release(&b);
+	assert_int_equal(test_count_entries(tmpdir, ".drover-"), 0);
+
+	err_init(&e);
+	assert_int_equal(conn_get(c, "/nonexistent/f", &b, NULL, &e), ERR_IO);
+	assert_non_null(strstr(e.msg, "No such file"));
+	buf_release(&b);
+	conn_pool_free(pool);
+}
+
+static void expect_unreach(struct conn_pool *pool, json_t *vars, const char *const *needles)
+{
+	struct err e;
+	char msg[2600];
+
+	assert_null(ssh_get(pool, "node1", vars, &e));
+	assert_int_equal(e.code, ERR_UNREACH);
+	err_format(&e, msg, sizeof(msg));
+	for (; *needles; needles++)
+		if (!strstr(msg, *needles))
+			fail_msg("'%s' not in: %s", *needles, msg);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_ssh_host_keys(void **state)
+{
+	static const char *const unknown[] = {
+	    "Failed to connect to the host via ssh", "not a known host",          "ssh-keyscan -p",
+	    "StrictHostKeyChecking=accept-new",      "host_key_checking = False", NULL};
+	static const char *const changed[] = {"REMOTE HOST IDENTIFICATION HAS CHANGED",
+	                                      "ssh-keygen -f", NULL};
+	struct conn_defaults d = {.host_key_checking = 1};
+	struct conn_pool *pool = conn_pool_new(&d);
+	char kh[300], args[400], *text, wrong[300], *pub;
+	struct err e;
+	size_t len;
+
+	(void)state;
+	snprintf(kh, sizeof(kh), "%s/kh-empty", tmpdir);
+	write_text(kh, "");
+	snprintf(args, sizeof(args), "-o UserKnownHostsFile=%s", kh);
+	expect_unreach(pool, ssh_vars("root", args), unknown);
+	conn_pool_free(pool);
+	pool = conn_pool_new(&d);
+
+	/* accept-new records the key, and the recorded key is then trusted */
+	snprintf(args, sizeof(args), "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=accept-new",
+	         kh);
+	if (!ssh_get(pool, "node1", ssh_vars("root", args), &e))
+		fail_msg("accept-new: %s", e.msg);
+	conn_pool_free(pool);
+	text = read_file(kh, &len);
+	assert_non_null(strstr(text, "ssh-ed25519"));
+	free(text);
+	pool = conn_pool_new(&d);
+	snprintf(args, sizeof(args), "-o UserKnownHostsFile=%s", kh);
+	if (!ssh_get(pool, "node1", ssh_vars("root", args), &e))
+		fail_msg("recorded key: %s", e.msg);
+	conn_pool_free(pool);
+
+	/* host_key_checking off: connects, records nothing */
+	d.host_key_checking = 0;
+	pool = conn_pool_new(&d);
+	snprintf(kh, sizeof(kh), "%s/kh-off", tmpdir);
+	write_text(kh, "");
+	snprintf(args, sizeof(args), "-o UserKnownHostsFile=%s", kh);
+	if (!ssh_get(pool, "node1", ssh_vars("root", args), &e))
+		fail_msg("accept-new: %s", e.msg);
+	conn_pool_free(pool);
+	text = read_file(kh, &len);
+	assert_int_equal(len, 0);
+	free(text);
+
+	/* a changed key is refused even with checking off or accept-new */
+	snprintf(wrong, sizeof(wrong), "%s/wrong_ed25519.pub", sshd_dir);
+	pub = read_file(wrong, &len);
+	snprintf(kh, sizeof(kh), "%s/kh-changed", tmpdir);
+	text = xasprintf("[127.0.0.1]:%d %s", sshd_port, pub);
+	write_text(kh, text);
+	free(text);
+	free(pub);
+	pool = conn_pool_new(&d);
+	snprintf(args, sizeof(args), "-o UserKnownHostsFile=%s", kh);
+	expect_unreach(pool, ssh_vars("root", args), changed);
+	conn_pool_free(pool);
+	d.host_key_checking = 1;
+	pool = conn_pool_new(&d);
+	snprintf(args, sizeof(args), "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=accept-new",
+	         kh);
+	expect_unreach(pool, ssh_vars("root", args), changed);
+	conn_pool_free(pool);
+}
+
+static void test_ssh_auth_failures(void **state)
+{
+	static const char *const denied[] = {"Failed to connect to the host via ssh",
+	                                     "root@127.0.0.1", "Permission denied", NULL};
+	static const char *const refused[] = {"Failed to connect to the host via ssh", NULL};
+	struct conn_pool *pool = conn_pool_new(NULL);
+	char key[300];
+	json_t *v;
+
+	(void)state;
+	v = ssh_vars("root", NULL);
+	snprintf(key, sizeof(key), "%s/wrong_ed25519", sshd_dir);
+	json_object_set_new(v, "ansible_ssh_private_key_file", json_string(key));
+	expect_unreach(pool, v, denied);
+
+	v = ssh_vars("root", NULL);
+	json_object_set_new(v, "ansible_port", json_integer(1));
+	expect_unreach(pool, v, refused);
+	conn_pool_free(pool);
+}
+
+static void test_ssh_timeout(void **state)
+{
+	struct conn_pool *pool;
+	struct conn *c = ssh_root(&pool);
+	struct conn_exec_opts o = {.timeout = 1};
+	struct conn_result r;
+	struct err e;
+	double t0 = now_s();
+
+	(void)state;
+	err_init(&e);
+	assert_int_equal(conn_exec(c, "sleep 100", &o, &r, &e), ERR_TIMEOUT);
+	assert_true(now_s() - t0 < 4.0);
+	conn_result_release(&r);
+	/* the session is still good */
+	run_ok(c, "echo still", NULL, &r);
+	assert_string_equal(buf_str(&r.out), "still\n");
+	conn_result_release(&r);
+	conn_pool_free(pool);
+}
+
+struct ssh_worker {
+	struct conn *c;
+	int id, bad;
+	char why[256];
+};
+
+static void *ssh_worker_run(void *arg)
+{
+	struct ssh_worker *w = arg;
+	struct conn_result r;
+	struct err e;
+	char cmd[128], want[64];
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		err_init(&e);
+		/* varied sizes and exit codes so crossed streams would show */
+		snprintf(cmd, sizeof(cmd),
+		         "echo %d-%d; head -c %d /dev/zero | tr '\\0' %c >&2; exit %d", w->id, i,
+		         (w->id * 997 + i * 131) % 70000, 'a' + w->id, (w->id + i) % 5);
+		snprintf(want, sizeof(want), "%d-%d\n", w->id, i);
+		if (conn_exec(w->c, cmd, NULL, &r, &e)) {
+			snprintf(w->why, sizeof(w->why), "%s", e.msg);
+			w->bad++;
+			continue;
+		}
+		if (r.rc != (w->id + i) % 5 || strcmp(buf_str(&r.out), want) ||
+		    r.err.len != (size_t)((w->id * 997 + i * 131) % 70000)) {
+			size_t k = 0;
+			while (k < r.err.len && r.err.s[k] == 'a' + w->id)
+				k++;
+			snprintf(w->why, sizeof(w->why),
+			         "rc %d out '%s' err %zu, other at %zu: %.60s", r.rc,
+			         buf_str(&r.out), r.err.len, k, r.err.s ? r.err.s + k : "");
+			w->bad++;
+		}
+		conn_result_release(&r);
+	}
+	return NULL;
+}
+
+static void test_ssh_threads_one_session(void **state)
+{
+	struct conn_pool *pool;
+	struct conn *c;
+	struct ssh_worker w[20];
+	pthread_t t[20];
+	int i, before = sshd_logins();
+
+	(void)state;
+	c = ssh_as(&pool, TEST_USER);
+	for (i = 0; i < 20; i++) {
+		w[i] = (struct ssh_worker){.c = c, .id = i};
+		pthread_create(&t[i], NULL, ssh_worker_run, &w[i]);
+	}
+	for (i = 0; i < 20; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < 20; i++) {
+		if (w[i].bad)
+			fail_msg("worker %d: %d bad, last: %s", i, w[i].bad, w[i].why);
+	}
+	conn_pool_free(pool);
+	assert_int_equal(sshd_logins() - before, 1);
+}
+
+static void *slow_cmd(void *arg)
+{
+	struct conn *c = arg;
+	struct conn_result r;
+	struct err e;
+	int ret;
+
+	err_init(&e);
+	ret = conn_exec(c, "sleep 30", NULL, &r, &e);
+	conn_result_release(&r);
+	return (void *)(intptr_t)ret;
+}
+
+static void test_ssh_sshd_killed(void **state)
+{
+	struct conn_pool *pool;
+	struct conn *c = ssh_root(&pool);
+	struct conn_result r;
+	struct err e;
+	pthread_t t;
+	void *ret;
+	double t0;
+
+	(void)state;
+	run_ok(c, "true", NULL, &r);
+	conn_result_release(&r);
+	pthread_create(&t, NULL, slow_cmd, c);
+	usleep(300000);
+	t0 = now_s();
+	assert_int_equal(sshd_stop(), 0);
+	pthread_join(t, &ret);
+	assert_int_equal((int)(intptr_t)ret, ERR_UNREACH);
+	assert_true(now_s() - t0 < 5.0);
+
+	err_init(&e);
+	assert_int_equal(conn_exec(c, "true", NULL, &r, &e), ERR_UNREACH);
+	assert_non_null(strstr(e.msg, "Failed to connect to the host via ssh"));
+	conn_result_release(&r);
+
+	/* the host comes back (a reboot): the next command reconnects */
+	assert_int_equal(sshd_start(), 0);
+	run_ok(c, "echo back", NULL, &r);
+	assert_string_equal(buf_str(&r.out), "back\n");
+	conn_result_release(&r);
+	conn_pool_free(pool);
+}
+
+static void test_ssh_proxycommand(void **state)
+{
+	struct conn_pool *pool = conn_pool_new(NULL);
+	struct conn_result r;
+	struct conn *c;
+	struct err e;
+	char args[900], msg[2600];
+
+	(void)state;
+	/* what ProxyJump becomes: the OpenSSH client relays the connection */
+	snprintf(args, sizeof(args),
+	         "-o 'ProxyCommand=ssh -q -i %s/id_ed25519 -o UserKnownHostsFile=%s/known_hosts "
+	         "-o BatchMode=yes -p %d -W %%h:%%p root@127.0.0.1'",
+	         sshd_dir, sshd_dir, sshd_port);
+	c = ssh_get(pool, "node1", ssh_vars("root", args), &e);
+	if (!c)
+		fail_msg("%s", err_format(&e, msg, sizeof(msg)));
+	run_ok(c, "echo $SSH_CLIENT", NULL, &r);
+	assert_non_null(strstr(buf_str(&r.out), "127.0.0.1"));
+	conn_result_release(&r);
+	conn_pool_free(pool);
+}
+
+/* Does any process's argv contain needle? */
+static int in_any_cmdline(const char *needle)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	char path[300], *cl;
+	size_t len, i;
+	int found = 0;
+
+	while (d && (de = readdir(d)) && !found) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+		cl = read_file(path, &len);
+		for (i = 0; cl && i < len; i++)
+			if (!cl[i])
+				cl[i] = ' ';
+		found = cl && strstr(cl, needle);
+		free(cl);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+struct become_run {
+	struct conn *c;
+	int ret, rc;
+	char out[64];
+};
+
+static void *become_sleep(void *arg)
+{
+	struct become_run *b = arg;
+	struct conn_exec_opts o = {.become = 1, .become_password = test_pw};
+	struct conn_result r;
+	struct err e;
+
+	err_init(&e);
+	b->ret = conn_exec(b->c, "sleep 2; id -u", &o, &r, &e);
+	b->rc = r.rc;
+	snprintf(b->out, sizeof(b->out), "%s", buf_str(&r.out));
+	conn_result_release(&r);
+	return NULL;
+}
+
+static void test_ssh_become_password(void **state)
+{
+	struct conn_pool *pool;
+	struct conn *c = ssh_as(&pool, TEST_USER);
+	struct conn_exec_opts o = {.become = 1};
+	struct conn_result r;
+	struct become_run b = {.c = c};
+	char path[300], msg[2600];
+	struct stat st;
+	struct err e;
+	pthread_t t;
+	int seen = 0, i;
+
+	(void)state;
+	if (access("/usr/bin/sudo", X_OK))
+		fail_msg("sudo is not installed (apt-get install sudo)");
+	/* a wrong password: sudo asks again, drover stops and says so */
+	o.become_password = "not-the-password";
+	err_init(&e);
+	assert_true(conn_exec(c, "id -u", &o, &r, &e) < 0);
+	err_format(&e, msg, sizeof(msg));
+	assert_non_null(strstr(msg, "Incorrect sudo password"));
+	assert_null(strstr(msg, "not-the-password"));
+	conn_result_release(&r);
+
+	/* the right one: the command runs as root, stdin reaches the command
+	 * and nothing of the exchange with sudo shows in the output */
+	o.become_password = test_pw;
+	o.stdin_data = "line1\nline2\n";
+	o.stdin_len = 12;
+	run_ok(c, "id -u; cat", &o, &r);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(buf_str(&r.out), "0\nline1\nline2\n");
+	assert_null(strstr(buf_str(&r.err), "sudo via drover"));
+	assert_null(strstr(buf_str(&r.err), test_pw));
+	conn_result_release(&r);
+
+	/* the password never shows in any process's argv while sudo runs */
+	pthread_create(&t, NULL, become_sleep, &b);
+	for (i = 0; i < 30; i++) {
+		seen |= in_any_cmdline(test_pw);
+		usleep(50000);
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(b.ret, 0);
+	assert_string_equal(b.out, "0\n");
+	assert_false(seen);
+
+	/* files written under become go through sudo */
+	snprintf(path, sizeof(path), "%s/become-ssh.txt", tmpdir);
+	o.stdin_data = NULL;
+	o.stdin_len = 0;
+	err_init(&e);
+	if (conn_put(c, "root's file\n", 12, path, 0600, &o, &e))
+		fail_msg("put: %s", err_format(&e, msg, sizeof(msg)));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+
+	/* no password: sudo -n fails instead of waiting for one */
+	o.become_password = NULL;
+	run_ok(c, "id -u", &o, &r);
+	assert_int_not_equal(r.rc, 0);
+	assert_non_null(strstr(buf_str(&r.err), "password"));
+	conn_result_release(&r);
+	conn_pool_free(pool);
+}
+
+static void test_ssh_password_login(void **state)
+{
+	struct conn_pool *pool = conn_pool_new(NULL);
+	struct conn_result r;
+	struct conn *c;
+	struct err e;
+	char msg[2600];
+	json_t *v = ssh_vars(TEST_USER, NULL);
+
+	(void)state;
+	json_object_del(v, "ansible_ssh_private_key_file");
+	json_object_set_new(v, "ansible_password", json_string(test_pw));
+	c = ssh_get(pool, "node1", v, &e);
+	if (!c)
+		fail_msg("%s", err_format(&e, msg, sizeof(msg)));
+	run_ok(c, "id -un", NULL, &r);
+	assert_string_equal(buf_str(&r.out), TEST_USER "\n");
+	conn_result_release(&r);
+	conn_pool_free(pool);
+
+	pool = conn_pool_new(NULL);
+	v = ssh_vars(TEST_USER, NULL);
+	json_object_del(v, "ansible_ssh_private_key_file");
+	json_object_set_new(v, "ansible_password", json_string("wrong password"));
+	assert_null(ssh_get(pool, "node1", v, &e));
+	assert_int_equal(e.code, ERR_UNREACH);
+	assert_non_null(strstr(e.msg, "Permission denied"));
+	assert_null(strstr(e.msg, "wrong password"));
+	conn_pool_free(pool);
+}
+
+static int set_password(const char *user, const char *pw)
+{
+	FILE *p = popen("chpasswd", "w");
+
+	if (!p)
+		return -1;
+	fprintf(p, "%s:%s\n", user, pw);
+	return pclose(p) == 0 ? 0 : -1;
+}
+
+static int ssh_setup(void **state)
+{
+	(void)state;
+	if (setup_tmp(state))
+		return -1;
+	snprintf(sshd_dir, sizeof(sshd_dir), "%s/sshd", tmpdir);
+	chmod(tmpdir, 0711); /* the test user's sshd reads authorized_keys inside */
+	sshd_port = 20000 + (int)(getpid() % 20000);
+	snprintf(test_pw, sizeof(test_pw), "pw-%ld-%d'\"$x", (long)time(NULL), (int)getpid());
+	if (sh("sh conn/sshd.sh user %s", TEST_USER) || set_password(TEST_USER, test_pw))
+		return -1;
+	return sshd_start() == 0 ? 0 : -1;
+}
+
+static int ssh_teardown(void **state)
+{
+	sshd_stop();
+	return teardown_tmp(state);
+}
