@@ -82,7 +82,7 @@ check "Type=notify: the stand-in told systemd it is ready" is "Type=notify" on k
 check "the server unit runs 'server --cluster-init'" has "$(on k3s-s-01 cat /etc/systemd/system/k3s.service)" "^	'--cluster-init' \\\\$"
 env=$(on k3s-w-01 cat /etc/systemd/system/k3s-agent.service.env)
 check "the agent's env file holds K3S_URL and K3S_TOKEN, nothing else" \
-	test "$(grep -c '^K3S_URL=.https://127\.0\.58\.11:6443.$' <<<"$env") $(grep -c '^K3S_TOKEN=.K10' <<<"$env") $(wc -l <<<"$env")" = "1 1 2"
+	test "$(grep -c "^K3S_URL=.https://${DROVER_LAB_NET//./\\.}\\.11:6443.$" <<<"$env") $(grep -c '^K3S_TOKEN=.K10' <<<"$env") $(wc -l <<<"$env")" = "1 1 2"
 check "k3s --version on a node" is "k3s version $OLD (1829eaae)" on k3s-w-02 "k3s --version | head -n 1"
 check "k3s kubectl on the server reaches the API" has "$(on k3s-s-01 k3s kubectl get nodes)" 'k3s-w-02'
 
