@@ -1,10 +1,183 @@
+/*
+ * drover run PLAYBOOK... : ansible-playbook. Loads every playbook first (a
+ * syntax error in the second stops the run before the first starts), then
+ * lists or runs them.
+ */
 #include "cli/cli.h"
+#include "exec/session.h"
+#include "util/log.h"
+#include "util/mem.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void print_tags(const json_t *tags)
+{
+	size_t i;
+	json_t *v;
+	printf("TAGS: [");
+	json_array_foreach(tags, i, v) printf("%s%s", i ? ", " : "", json_string_value(v));
+	printf("]");
+}
+
+static void list_tasks_in(const struct pb_list *l, const struct pb_play *p, json_t *alltags,
+                          int show)
+{
+	for (int i = 0; i < l->n; i++) {
+		const struct pb_task *t = l->v[i];
+		if (t->kind == PB_BLOCK) {
+			list_tasks_in(&t->block, p, alltags, show);
+			list_tasks_in(&t->rescue, p, alltags, show);
+			list_tasks_in(&t->always, p, alltags, show);
+			continue;
+		}
+		if (t->kind == PB_META)
+			continue;
+		json_t *tags = pb_task_tags(t, NULL);
+		size_t k;
+		json_t *v;
+		json_array_foreach(tags, k, v)
+		{
+			int seen = 0;
+			for (size_t j = 0; j < json_array_size(alltags); j++)
+				seen |= json_equal(json_array_get(alltags, j), v);
+			if (!seen)
+				json_array_append(alltags, v);
+		}
+		if (show) {
+			char *title = pb_task_title(t);
+			printf("      %s\t", title);
+			print_tags(tags);
+			printf("\n");
+			free(title);
+		}
+		json_decref(tags);
+	}
+}
+
+static int list_play(struct session *s, const struct cli *c, struct pb_play *p, int n,
+                     struct err *e)
+{
+	json_t *ptags = pb_task_tags(NULL, p);
+	printf("\n  play #%d (%s): %s\t", n, p->hosts, p->name);
+	print_tags(ptags);
+	printf("\n");
+	if (c->list_hosts) {
+		json_t *hosts = inventory_select(&s->inv, p->hosts, c->limit, e);
+		if (!hosts) {
+			json_decref(ptags);
+			return e->code;
+		}
+		printf("    pattern: ['%s']\n    hosts (%zu):\n", p->hosts, json_array_size(hosts));
+		for (size_t i = 0; i < json_array_size(hosts); i++)
+			printf("      %s\n", json_string_value(json_array_get(hosts, i)));
+		json_decref(hosts);
+	}
+	if (c->list_tasks || c->list_tags) {
+		json_t *all = json_deep_copy(ptags);
+		if (c->list_tasks)
+			printf("    tasks:\n");
+		list_tasks_in(&p->pre_tasks, p, all, c->list_tasks);
+		list_tasks_in(&p->tasks, p, all, c->list_tasks);
+		list_tasks_in(&p->post_tasks, p, all, c->list_tasks);
+		if (c->list_tags) {
+			printf("      TASK TAGS: [");
+			for (size_t i = 0; i < json_array_size(all); i++)
+				printf("%s%s", i ? ", " : "",
+				       json_string_value(json_array_get(all, i)));
+			printf("]\n");
+		}
+		json_decref(all);
+	}
+	json_decref(ptags);
+	return 0;
+}
+
+static int list_playbook(struct session *s, const struct cli *c, struct playbook *pb, struct err *e)
+{
+	printf("\nplaybook: %s\n", pb->path);
+	for (int i = 0; i < pb->nplays; i++)
+		if (list_play(s, c, pb->plays[i], i + 1, e))
+			return e->code;
+	return 0;
+}
+
+static int report(struct err *e, int code)
+{
+	char msg[2600];
+	log_error("%s", err_format(e, msg, sizeof(msg)));
+	return code;
+}
+
+static int run_all(struct session *s, struct cli *c, struct playbook **pbs, int n, struct err *e)
+{
+	int code = 0;
+	for (int i = 0; i < n; i++) {
+		if (c->list_hosts || c->list_tasks || c->list_tags) {
+			if (list_playbook(s, c, pbs[i], e))
+				return report(e, EXIT_ERROR);
+			continue;
+		}
+		if (c->syntax_check) {
+			printf("\nplaybook: %s\n", pbs[i]->path);
+			continue;
+		}
+		int rc = exec_playbook(&s->cfg, pbs[i], e);
+		if (rc < 0)
+			return report(e, EXIT_ERROR);
+		if (rc > code)
+			code = rc;
+		if (rc == 130)
+			break;
+	}
+	return code;
+}
 
 int cmd_run(struct cli *c)
 {
-	(void)c;
-	fprintf(stderr, "drover run: not implemented yet\n");
-	return EXIT_ERROR;
+	struct session s;
+	struct err e;
+	struct playbook **pbs = NULL;
+	int n = 0, code;
+	err_init(&e);
+	if (!c->args.n) {
+		fprintf(stderr,
+		        "drover run: give at least one playbook: drover run PLAYBOOK.yml\n");
+		return EXIT_ERROR;
+	}
+	if (c->step && !isatty(0)) {
+		fprintf(stderr, "drover run: --step asks before each task and needs a terminal\n");
+		return EXIT_ERROR;
+	}
+	if ((code = session_open(&s, c, OUT_DEFAULT, &e))) {
+		report(&e, code);
+		goto out;
+	}
+	struct pb_env env = {session_action_flags, c->cfg.roles_path, s.extra_vars};
+	pbs = xcalloc((size_t)c->args.n, sizeof(*pbs));
+	for (n = 0; n < c->args.n; n++) {
+		if (access(c->args.v[n], R_OK)) {
+			err_set(&e, ERR_IO, NULL, 0, 0, "the playbook: %s could not be found",
+			        c->args.v[n]);
+			code = report(&e, EXIT_ERROR);
+			goto out;
+		}
+		if (!(pbs[n] = playbook_load(c->args.v[n], &env, &e))) {
+			code = report(&e, EXIT_ERROR);
+			goto out;
+		}
+		if (session_add_playbook_dir(&s, pbs[n]->dir, &e)) {
+			n++;
+			code = report(&e, EXIT_ERROR);
+			goto out;
+		}
+	}
+	code = run_all(&s, c, pbs, n, &e);
+out:
+	for (int i = 0; i < n; i++)
+		playbook_free(pbs[i]);
+	free(pbs);
+	session_close(&s);
+	return code;
 }

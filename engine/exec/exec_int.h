@@ -48,7 +48,8 @@ struct prun {
 	struct pb_play *play;
 	json_t *play_vars; /* play vars + import vars */
 	json_t *vars_files;
-	json_t *play_hosts_all; /* names */
+	json_t *role_defaults, *role_vars; /* of the play's roles: and import_role */
+	json_t *play_hosts_all;            /* names */
 	json_t *batch_names;
 	struct hstate **batch;
 	int nbatch;

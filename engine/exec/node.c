@@ -267,6 +267,10 @@ static void run_meta(struct prun *pr, struct pb_task *t, struct hstate **hs, int
 		exec_flush_handlers(pr, act, k);
 		goto out;
 	}
+	char *title = pb_task_title(t);
+	for (int i = 0; i < k; i++)
+		output_meta_start(pr->x->cfg->out, title, t->id);
+	free(title);
 	for (int i = 0; i < k; i++) {
 		struct hstate *h = act[i];
 		const json_t *w = json_object_get(t->kw, "when");
@@ -286,8 +290,15 @@ static void run_meta(struct prun *pr, struct pb_task *t, struct hstate **hs, int
 				ok = 0;
 			}
 			json_decref(vars);
-			if (!ok)
+			if (!ok) {
+				json_t *r =
+				    json_pack("{sb sb ss}", "changed", 0, "skipped", 1,
+				              "skip_reason", "Conditional result was False");
+				output_result(pr->x->cfg->out, h->name, NULL, "meta", ST_SKIPPED, r,
+				              NULL, 0);
+				json_decref(r);
 				continue;
+			}
 		}
 		pthread_mutex_lock(&pr->x->lock);
 		if (!strcmp(verb, "end_play"))

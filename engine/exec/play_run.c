@@ -244,6 +244,25 @@ static void sort_hosts(json_t *hosts, const char *order)
 	free(v);
 }
 
+/* Roles named in roles: or import_role expose their defaults and vars to
+ * the whole play (Ansible's private_role_vars = False); included roles
+ * do not. */
+static void public_roles(struct prun *pr, const struct pb_list *l)
+{
+	for (int i = 0; i < l->n; i++) {
+		const struct pb_task *t = l->v[i];
+		if (t->kind != PB_BLOCK)
+			continue;
+		if (t->role) {
+			json_object_update(pr->role_defaults, t->role->defaults);
+			json_object_update(pr->role_vars, t->role->vars);
+		}
+		public_roles(pr, &t->block);
+		public_roles(pr, &t->rescue);
+		public_roles(pr, &t->always);
+	}
+}
+
 static int run_play(struct exec *x, struct pb_play *p, struct err *e)
 {
 	struct prun pr = {0};
@@ -255,6 +274,11 @@ static int run_play(struct exec *x, struct pb_play *p, struct err *e)
 	pr.play_vars = json_deep_copy(p->import_vars);
 	json_object_update(pr.play_vars, json_object_get(p->kw, "vars"));
 	pr.vars_files = json_object();
+	pr.role_defaults = json_object();
+	pr.role_vars = json_object();
+	public_roles(&pr, &p->pre_tasks);
+	public_roles(&pr, &p->tasks);
+	public_roles(&pr, &p->post_tasks);
 	pr.handlers.v = xcalloc((size_t)p->handlers.n + 1, sizeof(*pr.handlers.v));
 	memcpy(pr.handlers.v, p->handlers.v, (size_t)p->handlers.n * sizeof(*pr.handlers.v));
 	pr.handlers.n = p->handlers.n;
@@ -308,6 +332,8 @@ out:
 	json_decref(hosts);
 	json_decref(pr.play_vars);
 	json_decref(pr.vars_files);
+	json_decref(pr.role_defaults);
+	json_decref(pr.role_vars);
 	json_decref(pr.play_hosts_all);
 	free(pr.handlers.v);
 	return rc;

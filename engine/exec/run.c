@@ -92,6 +92,11 @@ void exec_include(struct prun *pr, struct pb_task *t, struct hstate **hs, int n)
 			continue;
 		}
 		if (!ok) {
+			json_t *r = json_pack("{sb sb ss}", "changed", 0, "skipped", 1,
+			                      "skip_reason", "Conditional result was False");
+			output_result(pr->x->cfg->out, h->name, NULL, "skipped", ST_SKIPPED, r,
+			              NULL, 0);
+			json_decref(r);
 			h->st.skipped++;
 			continue;
 		}
@@ -149,6 +154,10 @@ void exec_include_group(struct prun *pr, struct pb_task *t, const char *file, st
 		json_decref(r);
 		return;
 	}
+	json_t *ok = json_pack("{sb ss}", "changed", 0, "include", file);
+	for (int i = 0; i < n; i++)
+		output_result(pr->x->cfg->out, hs[i]->name, NULL, t->action, ST_OK, ok, NULL, 0);
+	json_decref(ok);
 	if (t->kind == PB_INCLUDE) {
 		struct buf b = BUF_INIT;
 		for (int i = 0; i < n; i++)

@@ -129,6 +129,12 @@ void output_task_start(struct output *o, const char *kind, const char *title, in
 	free(m);
 }
 
+void output_meta_start(struct output *o, const char *title, int id)
+{
+	if (o->kind == OUT_JSON)
+		output_task_start(o, "TASK", title, id);
+}
+
 /* A copy without Ansible's internal keys, as callbacks show results. */
 static json_t *clean(const json_t *r, const char *action, int verbosity)
 {
@@ -241,7 +247,7 @@ static void default_result(struct output *o, const char *who, const char *action
 	} else {
 		buf_addf(&b, "%s: [%s]", status_word(st), who);
 		if (item)
-			buf_addf(&b, " => (item=%s)", label);
+			buf_addf(&b, " => (item=%s)%s", label, st == ST_SKIPPED ? " " : "");
 		if (verbose && st != ST_SKIPPED)
 			buf_adds(&b, " => ");
 		else if (verbose && o->verbosity > 0)
@@ -284,6 +290,9 @@ void output_result(struct output *o, const char *host, const char *delegate, con
 		json_decref(c);
 		return;
 	}
+	if (action &&
+	    (str_endswith(action, "include_tasks") || str_endswith(action, "include_role")))
+		return;
 	char *who = delegate && strcmp(delegate, host) ? xasprintf("%s -> %s", host, delegate)
 	                                               : xstrdup(host);
 	default_result(o, who, action, st, result, item, ignored);

@@ -29,6 +29,9 @@ void output_free(struct output *o);
 void output_play_start(struct output *o, const char *name);
 /* "TASK", "RUNNING HANDLER". id makes the json callback's task id. */
 void output_task_start(struct output *o, const char *kind, const char *title, int id);
+/* A meta task reaching a host: the json callback records a task entry per
+ * host as Ansible's does; the text callbacks show nothing. */
+void output_meta_start(struct output *o, const char *title, int id);
 /*
  * One host's result (or one loop item's when item is set). action is the
  * module name; ignored adds "...ignoring". delegate may be NULL.

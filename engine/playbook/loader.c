@@ -386,9 +386,16 @@ static int load_import(struct playbook *pb, struct pb_task *t, struct pb_list *o
 		f = json_object_get(t->args, "file");
 	if (!json_is_string(f))
 		return pb_err_at(e, t->kw, t->action, "%s needs a file name", a);
-	char *path = pb_resolve(pb, t->basedir, json_string_value(f), "tasks", e);
+	const char *name = json_string_value(f);
+	if (strstr(name, "{{"))
+		return pb_err_at(e, t->kw, t->action,
+		                 "'%s': imports are static and cannot use variables in the file "
+		                 "name; use include_tasks instead",
+		                 name);
+	char *path = pb_resolve(pb, t->basedir, name, "tasks");
 	if (!path)
-		return pb_err_at(e, t->kw, t->action, "cannot render the file name of %s", a);
+		return pb_err_at(e, t->kw, t->action,
+		                 "could not find or access '%s' (looked in %s)", name, t->basedir);
 	json_t *doc = yaml_load_file(path, e);
 	int rc = ERR_IO;
 	if (!doc)

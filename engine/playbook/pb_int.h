@@ -22,9 +22,8 @@ int pb_load_block(struct playbook *pb, json_t *kw, struct pb_task *parent, const
 int pb_load_list(struct playbook *pb, const json_t *obj, const char *key, struct pb_task *parent,
                  const char *basedir, int handler, struct pb_list *out, struct err *e);
 /* A file an import or include names: tried in basedir, basedir/sub, then the
- * playbook's dir. New string, or NULL with e set. */
-char *pb_resolve(struct playbook *pb, const char *basedir, const char *name, const char *sub,
-                 struct err *e);
+ * playbook's dir. New string, or NULL when there is no such file. */
+char *pb_resolve(struct playbook *pb, const char *basedir, const char *name, const char *sub);
 /* import_role (t is the import node, turned into the role's block). */
 int pb_role_import(struct playbook *pb, struct pb_task *t, struct pb_list *out, struct err *e);
 /* The play's roles: section, each role under a block in out; handlers too. */

@@ -174,9 +174,11 @@ static int entry_load(struct playbook *pb, json_t *entry, const char *basedir,
 		return pb_err_at(e, entry, "import_playbook", "import_playbook needs a file name");
 	if (depth > 20)
 		return pb_err_at(e, entry, "import_playbook", "import_playbook nests too deep");
-	char *path = pb_resolve(pb, basedir, json_string_value(imp), ".", e);
+	char *path = pb_resolve(pb, basedir, json_string_value(imp), ".");
 	if (!path)
-		return pb_err_at(e, entry, "import_playbook", "cannot import playbook");
+		return pb_err_at(e, entry, "import_playbook",
+		                 "could not find or access playbook '%s' (looked in %s)",
+		                 json_string_value(imp), basedir);
 	json_t *vars = json_deep_copy(import_vars ? import_vars : json_object_get(entry, "vars"));
 	if (import_vars && json_is_object(json_object_get(entry, "vars")))
 		json_object_update(vars, json_object_get(entry, "vars"));

@@ -55,15 +55,8 @@ static int is_file(const char *p)
 	return !stat(p, &st) && S_ISREG(st.st_mode);
 }
 
-char *pb_resolve(struct playbook *pb, const char *basedir, const char *name, const char *sub,
-                 struct err *e)
+char *pb_resolve(struct playbook *pb, const char *basedir, const char *name, const char *sub)
 {
-	if (strstr(name, "{{"))
-		return err_set(e, ERR_PARSE, NULL, 0, 0,
-		               "'%s': imports are static and cannot use variables in the file "
-		               "name; use include_tasks instead",
-		               name),
-		       NULL;
 	char *cand[4] = {NULL};
 	char *found = NULL;
 	if (name[0] == '/') {
@@ -78,9 +71,6 @@ char *pb_resolve(struct playbook *pb, const char *basedir, const char *name, con
 			found = cand[i], cand[i] = NULL;
 		free(cand[i]);
 	}
-	if (!found)
-		err_set(e, ERR_IO, NULL, 0, 0, "could not find or access '%s' (looked in %s)", name,
-		        basedir);
 	return found;
 }
 
@@ -147,8 +137,9 @@ static json_t *role_vars_file(const char *rpath, const char *sub, const char *ba
 struct role_req {
 	const char *name;
 	const char *tasks_from, *handlers_from, *vars_from, *defaults_from;
-	json_t *params; /* borrowed */
-	json_t *kw;     /* keywords for the body block, borrowed */
+	json_t *params;   /* borrowed */
+	json_t *kw;       /* keywords for the body block, borrowed */
+	const json_t *at; /* where the role was named, for errors */
 };
 
 static int role_load_deps(struct playbook *pb, struct pb_role *r, struct pb_task *parent,
@@ -171,10 +162,15 @@ static int role_load(struct playbook *pb, const struct role_req *q, struct pb_ta
 {
 	char *rpath = role_find(pb, q->name), *tf = NULL, *hf = NULL;
 	int rc = ERR_PARSE;
-	if (!rpath)
-		return err_set(e, ERR_IO, NULL, 0, 0,
-		               "the role '%s' was not found in %s/roles:%s:%s", q->name, pb->dir,
-		               pb->env.roles_path ? pb->env.roles_path : "", pb->dir);
+	if (!rpath) {
+		struct srcpos sp = {0};
+		if (q->at)
+			srcpos_get(q->at, &sp);
+		return err_set(e, ERR_IO, sp.file, sp.line, sp.col,
+		               "the role '%s' was not found in %s/roles:%s%s%s", q->name, pb->dir,
+		               pb->env.roles_path ? pb->env.roles_path : "",
+		               pb->env.roles_path ? ":" : "", pb->dir);
+	}
 	struct pb_role *r = xcalloc(1, sizeof(*r));
 	pthread_mutex_lock(&pb->lock);
 	pb->roles = xrealloc(pb->roles, (size_t)(pb->nroles + 1) * sizeof(*pb->roles));
@@ -218,6 +214,7 @@ out:
 static int role_req_parse(json_t *entry, struct role_req *q, struct err *e)
 {
 	memset(q, 0, sizeof(*q));
+	q->at = entry;
 	if (json_is_string(entry)) {
 		q->name = json_string_value(entry);
 		return 0;
@@ -286,10 +283,8 @@ int pb_roles_load(struct playbook *pb, struct pb_play *p, const json_t *roles, s
 		int rc = role_load(pb, &q, NULL, out, &p->handlers, e);
 		json_decref(q.params);
 		json_decref(q.kw);
-		if (rc) {
-			err_prefix(e, "role '%s'", q.name);
-			return pb_err_at(e, entry, NULL, "cannot load role");
-		}
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -308,6 +303,7 @@ int pb_role_import(struct playbook *pb, struct pb_task *t, struct pb_list *out, 
 {
 	struct role_req q;
 	role_req_from_args(t->args, &q);
+	q.at = t->kw;
 	if (!q.name)
 		return pb_err_at(e, t->kw, t->action, "import_role needs 'name: ROLE'");
 	if (role_load(pb, &q, t, &t->block, NULL, e))
@@ -326,11 +322,13 @@ int pb_include_load(struct playbook *pb, struct pb_task *inc, const char *file, 
 		struct role_req q;
 		role_req_from_args(args, &q);
 		q.name = file;
+		q.at = inc->kw;
 		return role_load(pb, &q, b, &b->block, handlers, e);
 	}
-	char *path = pb_resolve(pb, inc->basedir, file, "tasks", e);
+	char *path = pb_resolve(pb, inc->basedir, file, "tasks");
 	if (!path)
-		return e->code;
+		return err_set(e, ERR_IO, inc->pos.file, inc->pos.line, inc->pos.col,
+		               "could not find or access '%s' (looked in %s)", file, inc->basedir);
 	json_t *doc = yaml_load_file(path, e);
 	char *d = xstrdup(path);
 	int rc =
@@ -343,7 +341,5 @@ int pb_include_load(struct playbook *pb, struct pb_task *inc, const char *file, 
 
 char *pb_include_path(struct playbook *pb, const struct pb_task *inc, const char *file)
 {
-	struct err e;
-	err_init(&e);
-	return pb_resolve(pb, inc->basedir, file, "tasks", &e);
+	return pb_resolve(pb, inc->basedir, file, "tasks");
 }

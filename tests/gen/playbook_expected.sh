@@ -1,0 +1,30 @@
+#!/bin/bash
+# Generate tests/playbooks/expected/ from ansible-playbook (Debian's
+# ansible-core 2.14), the oracle the suite compares drover with. Run once
+# after adding or changing a playbook under tests/playbooks/suite/, and
+# commit the result. Each playbook may carry "# args: ..." (extra
+# ansible-playbook arguments) and "# runs: 2" (run twice: the second run is
+# recorded as NAME.2.txt, for idempotency).
+set -euo pipefail
+cd "$(dirname "$0")/../playbooks"
+export ANSIBLE_STDOUT_CALLBACK=ansible.posix.json ANSIBLE_NOCOLOR=1 \
+	ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_FORCE_COLOR=0 \
+	ANSIBLE_CONFIG=/nonexistent.cfg
+mkdir -p expected
+for pb in suite/[0-9]*.yml; do
+	name=$(basename "$pb" .yml)
+	args=$(sed -n 's/^# args: //p' "$pb" | head -1)
+	runs=$(sed -n 's/^# runs: //p' "$pb" | head -1)
+	rm -rf /tmp/drover-suite
+	for run in $(seq 1 "${runs:-1}"); do
+		out=expected/$name.txt
+		[ "$run" = 1 ] || out=expected/$name.$run.txt
+		set +e
+		eval "/usr/bin/ansible-playbook -i suite/hosts $args $pb" >/tmp/drover-gen.json 2>/dev/null
+		rc=$?
+		set -e
+		/usr/bin/python3 normalize.py "$rc" </tmp/drover-gen.json >"$out"
+		echo "$out (rc $rc)"
+	done
+done
+rm -rf /tmp/drover-suite /tmp/drover-gen.json

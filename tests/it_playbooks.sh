@@ -1,0 +1,78 @@
+#!/bin/bash
+# The playbook suite: run drover on every tests/playbooks/suite/*.yml
+# against localhost (connection local) and compare what happened - status
+# per task and host, the values debug printed (registered results), recap
+# counts and exit code - with what ansible-playbook 2.14 did on the same
+# playbook (tests/playbooks/expected/, made by tests/gen/playbook_expected.sh).
+# Then checks of the default (text) output against Ansible's format.
+set -uo pipefail
+cd "$(dirname "$0")/playbooks"
+: "${DROVER_BIN:?DROVER_BIN must point at the drover binary}"
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp" /tmp/drover-suite' EXIT
+export NO_COLOR=1
+
+for pb in suite/[0-9]*.yml; do
+	name=$(basename "$pb" .yml)
+	args=$(sed -n 's/^# args: //p' "$pb" | head -1)
+	runs=$(sed -n 's/^# runs: //p' "$pb" | head -1)
+	rm -rf /tmp/drover-suite
+	for run in $(seq 1 "${runs:-1}"); do
+		exp=expected/$name.txt
+		[ "$run" = 1 ] || exp=expected/$name.$run.txt
+		eval "timeout 120 \"$DROVER_BIN\" run --output json -i suite/hosts $args $pb" \
+			>"$tmp/out.json" 2>"$tmp/err.txt"
+		rc=$?
+		/usr/bin/python3 normalize.py "$rc" <"$tmp/out.json" >"$tmp/got.txt" 2>>"$tmp/err.txt"
+		if ! diff -u "$exp" "$tmp/got.txt" >"$tmp/diff.txt"; then
+			echo "FAIL $name (run $run): drover differs from ansible-playbook"
+			head -60 "$tmp/diff.txt"
+			sed 's/^/  stderr: /' "$tmp/err.txt" | head -20
+			fail=1
+		else
+			echo "ok   $name (run $run)"
+		fi
+	done
+done
+
+# Text output: banners, result lines and the recap line as Ansible prints them.
+"$DROVER_BIN" run -f 1 -i suite/hosts text/recap.yml >"$tmp/text.txt" 2>&1
+rc=$?
+if [ $rc != 2 ] || ! diff -u text/recap.expected "$tmp/text.txt"; then
+	echo "FAIL default output of text/recap.yml (rc $rc)"
+	fail=1
+else
+	echo "ok   default output"
+fi
+
+# A syntax error names file:line:col and exits 1 before running anything.
+"$DROVER_BIN" run -i suite/hosts loader/bad_play_key.yml >"$tmp/o" 2>"$tmp/e"
+rc=$?
+if [ $rc != 1 ] || ! grep -q "bad_play_key.yml:2:3: 'hosst' is not a valid attribute for a Play" "$tmp/e"; then
+	echo "FAIL syntax error report (rc $rc)"; cat "$tmp/e"; fail=1
+else
+	echo "ok   syntax error"
+fi
+
+# Ad-hoc: minimal callback lines.
+"$DROVER_BIN" exec -i suite/hosts h1 -- echo adhoc >"$tmp/a" 2>&1
+if [ "$(cat "$tmp/a")" != "$(printf 'h1 | CHANGED | rc=0 >>\nadhoc')" ]; then
+	echo "FAIL exec shell"; cat "$tmp/a"; fail=1
+else
+	echo "ok   exec shell"
+fi
+"$DROVER_BIN" exec -i suite/hosts web -m command -a "/bin/false" >"$tmp/a" 2>&1
+rc=$?
+if [ $rc != 2 ] || [ "$(grep -c '| FAILED | rc=1 >>' "$tmp/a")" != 2 ]; then
+	echo "FAIL exec failing command (rc $rc)"; cat "$tmp/a"; fail=1
+else
+	echo "ok   exec failing command"
+fi
+"$DROVER_BIN" exec -i suite/hosts h3 -m debug -a 'msg={{ site }}' >"$tmp/a" 2>&1
+if [ "$(cat "$tmp/a")" != "$(printf 'h3 | SUCCESS => {\n    "msg": "lab"\n}')" ]; then
+	echo "FAIL exec debug"; cat "$tmp/a"; fail=1
+else
+	echo "ok   exec debug"
+fi
+exit $fail
