@@ -58,6 +58,16 @@ for case in data/inventory/*/; do
 		h=${h%.json}
 		same "$name --host $h" "$f" "$DROVER_BIN" inventory "$@" --host "$h"
 	done
+	if [ -f patterns ]; then
+		while IFS=$'\t' read -r pat lim; do
+			[ -n "$pat" ] || continue
+			echo "### $pat${lim:+ -l $lim}"
+			rc=0
+			"$DROVER_BIN" exec "$@" "$pat" ${lim:+-l "$lim"} --list-hosts 2>>"$tmp/lh.err" || rc=$?
+			echo "### rc=$rc"
+		done <patterns >"$tmp/lh"
+		same "$name exec --list-hosts" expected.list-hosts cat "$tmp/lh"
+	fi
 	popd >/dev/null
 done
 [ "$ncases" -ge 7 ] || { echo "FAIL: only $ncases inventory cases found"; fail=1; }
