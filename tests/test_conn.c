@@ -427,6 +427,7 @@ static int teardown_tmp(void **state)
 }
 
 #include "conn/ssh_cases.c"
+#include "conn/pct_cases.c"
 
 int main(void)
 {
@@ -444,6 +445,10 @@ int main(void)
 	    cmocka_unit_test(test_ssh_timeout),
 	    cmocka_unit_test(test_ssh_threads_one_session),
 	    cmocka_unit_test(test_ssh_proxycommand),
+	    cmocka_unit_test(test_pct_local_node),
+	    cmocka_unit_test(test_pct_stopped),
+	    cmocka_unit_test(test_pct_over_ssh_shared),
+	    cmocka_unit_test(test_pct_remote_style),
 	    cmocka_unit_test(test_ssh_become_password),
 	    cmocka_unit_test(test_ssh_password_login),
 	    cmocka_unit_test(test_ssh_sshd_killed),

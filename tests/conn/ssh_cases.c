@@ -5,6 +5,7 @@
  */
 
 static char sshd_dir[256];
+static char pct_dir[300];
 static int sshd_port;
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -21,9 +22,14 @@ static int sh(const char *fmt, ...)
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+static char standin_path[600];
+
+/* Sessions get the pct test stand-in on PATH (the pct cases use it). */
 static int sshd_start(void)
 {
-	return sh("sh conn/sshd.sh start '%s' 127.0.0.1 %d", sshd_dir, sshd_port);
+	return sh("SSHD_SETENV='PATH=%s DROVER_PCT_STANDIN=%s/pct' sh conn/sshd.sh start '%s' "
+	          "127.0.0.1 %d",
+	          standin_path, tmpdir, sshd_dir, sshd_port);
 }
 
 static int sshd_stop(void)
@@ -593,10 +599,23 @@ static int set_password(const char *user, const char *pw)
 
 static int ssh_setup(void **state)
 {
+	char cwd[400], *path;
+
 	(void)state;
 	if (setup_tmp(state))
 		return -1;
 	snprintf(sshd_dir, sizeof(sshd_dir), "%s/sshd", tmpdir);
+	snprintf(pct_dir, sizeof(pct_dir), "%s/pct", tmpdir);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -1;
+	snprintf(standin_path, sizeof(standin_path),
+	         "%s/conn/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", cwd);
+	/* local children (a Proxmox node reached with the local connection)
+	 * find the stand-in the same way */
+	path = xasprintf("%s/conn/bin:%s", cwd, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	setenv("PATH", path, 1);
+	free(path);
+	setenv("DROVER_PCT_STANDIN", pct_dir, 1);
 	chmod(tmpdir, 0711); /* the test user's sshd reads authorized_keys inside */
 	sshd_port = 20000 + (int)(getpid() % 20000);
 	snprintf(test_pw, sizeof(test_pw), "pw-%ld-%d'\"$x", (long)time(NULL), (int)getpid());

@@ -8,6 +8,8 @@
 #   sshd.sh user NAME             a local user (login shell /bin/sh) that may
 #                                 sudo with its password (set it with chpasswd)
 #
+# SSHD_SETENV, when set, is written as sshd's SetEnv (environment for the
+# sessions, e.g. PATH=... to put a stand-in command on it).
 # DIR gets: id_ed25519 (+ .pub, authorized for every user), wrong_ed25519
 # (not authorized), host_ed25519_key, known_hosts (the server's key, for
 # tests that trust it), sshd.pid, sshd.log. Runs as root.
@@ -42,6 +44,7 @@ MaxStartups 100
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
 EOF
+	if [ -n "${SSHD_SETENV:-}" ]; then echo "SetEnv $SSHD_SETENV" >> "$dir/sshd_config"; fi
 	if [ "$port" -eq 22 ]; then spec=$addr; else spec="[$addr]:$port"; fi
 	echo "$spec $(cut -d' ' -f1,2 "$dir/host_ed25519_key.pub")" > "$dir/known_hosts"
 	/usr/sbin/sshd -t -f "$dir/sshd_config"
