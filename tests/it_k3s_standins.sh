@@ -319,6 +319,16 @@ K3S_STANDIN_ROOT=$T/w1 K3S_NODE_NAME=k3s-w-01 K3S_URL=https://127.0.0.11:6443 K3
 	timeout 10 "$K3S" agent >"$T/w1f.log" 2>&1
 check "test hook fail-start: the agent exits 1" test $? = 1
 
+snapf=$(echo "$sdir"/pre-upgrade-k3s-s-01-*)
+etcddb=$T/s1/var/lib/rancher/k3s/server/db/etcd/member/snap/db
+head -c 1000 /dev/urandom >"$etcddb"
+out=$(K3S_STANDIN_ROOT=$T/s1 K3S_NODE_NAME=k3s-s-01 "$K3S" server --cluster-reset --cluster-reset-restore-path="$snapf" 2>&1)
+check "server --cluster-reset --cluster-reset-restore-path exits 0, says restart" \
+	test "$? $(grep -c 'restart without --cluster-reset flag now' <<<"$out")" = "0 1"
+check "... and the etcd db is the snapshot again" cmp -s "$snapf" "$etcddb"
+K3S_STANDIN_ROOT=$T/s1 "$K3S" server --cluster-reset --cluster-reset-restore-path="$T/nope" >/dev/null 2>&1
+check "... a missing snapshot file fails" test $? = 1
+
 if [ $FAILS -ne 0 ]; then
 	echo "$FAILS check(s) failed"
 	exit 1

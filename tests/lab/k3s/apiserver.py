@@ -264,8 +264,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_json(code, obj)
         except ApiError as e:
             self.send_json(e.code, e.body)
-        except (KeyError, TypeError, ValueError, IndexError) as e:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
             self.send_json(400, status_obj(400, "BadRequest", "bad request: %r" % e))
+        except (ConnectionError, TimeoutError):
+            raise
+        except Exception as e:  # a stand-in bug: answer, log, keep serving
+            import traceback
+            traceback.print_exc()
+            self.send_json(500, status_obj(500, "InternalError",
+                                           "Internal error occurred: stand-in: %r" % e))
 
     def send_raw(self, code, data):
         self.send_response(code)

@@ -206,7 +206,7 @@ while True:
 # ---- server and agent ---------------------------------------------------------
 
 parse_node_flags() {
-	OPT_NODE_NAME= OPT_TOKEN= OPT_SERVER= OPT_CLUSTER_INIT= OPT_KC_MODE=
+	OPT_NODE_NAME= OPT_TOKEN= OPT_SERVER= OPT_CLUSTER_INIT= OPT_KC_MODE= OPT_RESET= OPT_RESTORE=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--node-name=*) OPT_NODE_NAME=${1#*=} ;;
@@ -217,6 +217,9 @@ parse_node_flags() {
 		--server | -s) OPT_SERVER=${2:-}; shift ;;
 		--cluster-init) OPT_CLUSTER_INIT=1 ;;
 		--cluster-init=true) OPT_CLUSTER_INIT=1 ;;
+		--cluster-reset) OPT_RESET=1 ;;
+		--cluster-reset-restore-path=*) OPT_RESTORE=${1#*=} ;;
+		--cluster-reset-restore-path) OPT_RESTORE=${2:-}; shift ;;
 		--write-kubeconfig-mode=*) OPT_KC_MODE=${1#*=} ;;
 		--write-kubeconfig-mode) OPT_KC_MODE=${2:-}; shift ;;
 		--*=*) ;;
@@ -246,12 +249,27 @@ check_token() {
 	esac
 }
 
+# --cluster-reset[-restore-path]: one-shot, then exit, as k3s does.
+cluster_reset() {
+	[ -d "$DATA/server/db/etcd" ] || [ -n "$OPT_RESTORE" ] ||
+		fatal "Error: --cluster-reset requires an embedded etcd datastore"
+	if [ -n "$OPT_RESTORE" ]; then
+		[ -f "$OPT_RESTORE" ] || fatal "Error: failed to restore etcd snapshot: open $OPT_RESTORE: no such file or directory"
+		mkdir -p "$DATA/server/db/etcd/member/snap"
+		cp "$OPT_RESTORE" "$DATA/server/db/etcd/member/snap/db"
+		log info "Snapshot restored from $OPT_RESTORE (stand-in)"
+	fi
+	log info "Managed etcd cluster membership has been reset, restart without --cluster-reset flag now. Backup and delete \${datadir}/server/db on each peer etcd server and rejoin the nodes"
+	exit 0
+}
+
 cmd_server() {
 	ROLE=server
 	parse_node_flags "$@"
 	node_name
 	api_setup
 	mkdir -p "$DATA/server/db" "$CONF"
+	[ -z "$OPT_RESET" ] || cluster_reset
 	if [ -n "$OPT_CLUSTER_INIT" ] || [ -n "$OPT_SERVER" ] || [ -d "$DATA/server/db/etcd" ]; then
 		DATASTORE=etcd
 		[ -n "$OPT_SERVER" ] && check_token
