@@ -134,6 +134,25 @@ int mod_edit_finish(struct task_ctx *ctx, const json_t *args, const char *path,
                     const struct mod_stat *st, const struct buf *before, const struct buf *after,
                     const char *msg, const char *backup_key, json_t *result, struct err *e);
 
+/* One HTTP request from the controller (modules/http.c, libcurl). */
+struct mod_http {
+	const char *url, *method;
+	const char *body;
+	size_t body_len;
+	const json_t *headers; /* dict name -> value, may be NULL */
+	const char *user, *password;
+	int validate_certs, follow, timeout;
+	/* out */
+	long status; /* -1 when no response came */
+	struct buf content;
+	json_t *resp_headers; /* lower-case names, '-' as '_' (new reference) */
+	char final_url[1024];
+	char error[512];
+};
+/* 0 with a response (any status), -1 with error set (status -1). */
+int mod_http_do(struct mod_http *h);
+void mod_http_release(struct mod_http *h);
+
 /* sha1 of data as 40 lower-case hex characters. */
 void mod_sha1(const void *data, size_t len, char out[41]);
 

@@ -32,6 +32,21 @@
 	X(lineinfile)                                                                              \
 	X(blockinfile)                                                                             \
 	X(replace)                                                                                 \
+	X(setup)                                                                                   \
+	X(slurp)                                                                                   \
+	X(fetch)                                                                                   \
+	X(service)                                                                                 \
+	X(systemd)                                                                                 \
+	X(wait_for)                                                                                \
+	X(wait_for_connection)                                                                     \
+	X(reboot)                                                                                  \
+	X(package)                                                                                 \
+	X(apt)                                                                                     \
+	X(user)                                                                                    \
+	X(group)                                                                                   \
+	X(script)                                                                                  \
+	X(get_url)                                                                                 \
+	X(uri)                                                                                     \
 	X(k3s_release)                                                                             \
 	X(k3s_info)                                                                                \
 	X(k3s_install)                                                                             \
