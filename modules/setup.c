@@ -17,7 +17,12 @@
 static const char facts_sh[] =
     "u() { printf '%s=%s\\n' \"$1\" \"$2\"; }\n"
     "u nodename \"$(uname -n)\"\n"
-    "u fqdn \"$(hostname -f 2>/dev/null || uname -n)\"\n"
+    /* Python's socket.getfqdn(): the name's address looked up again; the
+     * first of its names with a dot, else the canonical one */
+    "a=$(getent hosts \"$(uname -n)\" 2>/dev/null | awk '{print $1; exit}')\n"
+    "f=$([ -n \"$a\" ] && getent hosts \"$a\" 2>/dev/null | awk '{for (i = 2; i <= NF; i++) "
+    "if (index($i, \".\")) {print $i; exit} print $2; exit}')\n"
+    "u fqdn \"${f:-$(uname -n)}\"\n"
     "u system \"$(uname -s)\"; u kernel \"$(uname -r)\"; u kernel_version \"$(uname -v)\"\n"
     "u machine \"$(uname -m)\"\n"
     "if [ -r /etc/os-release ]; then . /etc/os-release 2>/dev/null; u os_id \"$ID\";"
@@ -42,6 +47,7 @@ static const char facts_sh[] =
     "u user_dir \"$HOME\"; u user_shell \"$(getent passwd \"$(id -un)\" 2>/dev/null | cut -d: "
     "-f7)\"\n"
     "u date \"$(date '+%Y|%m|%d|%H|%M|%S|%Z|%z|%s|%A|%B|%j|%W|%a|%b|%u|%N')\"\n"
+    "u udate \"$(date -u '+%Y-%m-%dT%H:%M:%S|%Y%m%dT%H%M%S')\"\n"
     "echo '@ENV'; env\n";
 
 static const char *field(json_t *kv, const char *k)
@@ -125,7 +131,7 @@ static void default_ipv4(json_t *f, const char *route)
 	json_object_set_new(f, "default_ipv4", d);
 }
 
-static void date_time(json_t *f, const char *s)
+static void date_time(json_t *f, const char *s, const char *utc)
 {
 	static const char *const names[] = {
 	    "year",           "month",       "day",        "hour",          "minute",
@@ -140,20 +146,23 @@ static void date_time(json_t *f, const char *s)
 	}
 #define R(k) field(raw, k)
 	const char *copy[] = {
-	    "year",      "month", "day",     "hour",       "minute",         "second",      "tz",
-	    "tz_offset", "epoch", "weekday", "weeknumber", "weekday_number", "day_of_year", NULL};
+	    "year",      "month", "day",     "hour",       "minute",         "second", "tz",
+	    "tz_offset", "epoch", "weekday", "weeknumber", "weekday_number", NULL};
 	for (int i = 0; copy[i]; i++)
 		set_str(d, copy[i], R(copy[i]));
 	json_object_set_new(d, "epoch_int", json_string(R("epoch")));
 	json_object_set_new(d, "date", json_sprintf("%s-%s-%s", R("year"), R("month"), R("day")));
 	json_object_set_new(d, "time",
 	                    json_sprintf("%s:%s:%s", R("hour"), R("minute"), R("second")));
-	json_object_set_new(d, "iso8601",
-	                    json_sprintf("%s-%s-%sT%s:%s:%sZ", R("year"), R("month"), R("day"),
-	                                 R("hour"), R("minute"), R("second")));
-	json_object_set_new(d, "iso8601_basic_short",
-	                    json_sprintf("%s%s%sT%s%s%s", R("year"), R("month"), R("day"),
-	                                 R("hour"), R("minute"), R("second")));
+	/* Ansible's iso8601 fields are UTC; micro from the nanoseconds */
+	int bar = (int)strcspn(utc, "|");
+	const char *basic = utc[bar] ? utc + bar + 1 : "";
+	char micro[8];
+	snprintf(micro, sizeof(micro), "%.6s", R("nanos"));
+	json_object_set_new(d, "iso8601", json_sprintf("%.*sZ", bar, utc));
+	json_object_set_new(d, "iso8601_micro", json_sprintf("%.*s.%sZ", bar, utc, micro));
+	json_object_set_new(d, "iso8601_basic", json_sprintf("%s%s", basic, micro));
+	json_object_set_new(d, "iso8601_basic_short", json_string(basic));
 	set_str(d, "tz_dst", R("tz"));
 	set_str(d, "month", R("month"));
 #undef R
@@ -227,7 +236,7 @@ static json_t *facts_from(json_t *kv)
 	json_object_set_new(f, "user_gid", json_integer(atoll(field(kv, "user_gid"))));
 	set_str(f, "user_dir", field(kv, "user_dir"));
 	set_str(f, "user_shell", field(kv, "user_shell"));
-	date_time(f, field(kv, "date"));
+	date_time(f, field(kv, "date"), field(kv, "udate"));
 	json_object_set(f, "env", json_object_get(kv, "@env"));
 	return f;
 }
