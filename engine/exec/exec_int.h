@@ -48,6 +48,7 @@ struct prun {
 	struct pb_play *play;
 	json_t *play_vars; /* play vars + import vars */
 	json_t *vars_files;
+	json_t *roles_run;                 /* role path + params already run this play */
 	json_t *role_defaults, *role_vars; /* of the play's roles: and import_role */
 	json_t *play_hosts_all;            /* names */
 	json_t *batch_names;

@@ -171,10 +171,14 @@ static json_t *with_subelements(json_t *terms, struct err *e)
 			        "could not find '%s' key in iterated item", key);
 			return NULL;
 		}
+		/* the item's first element is the dict without the subelement key */
+		json_t *rest = json_copy(el);
+		json_object_del(rest, key);
 		json_array_foreach(subs, j, sub)
 		{
-			json_array_append_new(out, json_pack("[OO]", el, sub));
+			json_array_append_new(out, json_pack("[OO]", rest, sub));
 		}
+		json_decref(rest);
 	}
 	return out;
 }

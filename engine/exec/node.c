@@ -208,6 +208,26 @@ out:
 	free(act);
 }
 
+/* A role runs once per play with the same params (Ansible's dedup of
+ * roles and dependencies); handler blocks are not role runs. */
+static int role_first_run(struct prun *pr, const struct pb_task *b)
+{
+	if (!b->role || b->handler)
+		return 1;
+	char *p = json_dumps(b->role->params, JSON_SORT_KEYS | JSON_COMPACT);
+	char *key = xasprintf("%s%s", b->role->path, p ? p : "");
+	int first = 0;
+	free(p);
+	pthread_mutex_lock(&pr->x->lock);
+	if (!json_object_get(pr->roles_run, key)) {
+		json_object_set_new(pr->roles_run, key, json_true());
+		first = 1;
+	}
+	pthread_mutex_unlock(&pr->x->lock);
+	free(key);
+	return first || json_is_true(json_object_get(b->kw, "allow_duplicates"));
+}
+
 /* Hosts that failed in a block and go to its rescue. */
 static void run_block(struct prun *pr, struct pb_task *b, struct hstate **hs, int n)
 {
@@ -215,7 +235,7 @@ static void run_block(struct prun *pr, struct pb_task *b, struct hstate **hs, in
 	int *was = xcalloc((size_t)n + 1, sizeof(*was));
 	int k = collect_active(pr, hs, n, act), r = 0;
 	struct hstate **resc = xcalloc((size_t)k + 1, sizeof(*resc));
-	if (!k)
+	if (!k || !role_first_run(pr, b))
 		goto out;
 	int has_rescue = b->rescue.n > 0;
 	for (int i = 0; i < k && has_rescue; i++)
@@ -261,18 +281,18 @@ static void run_meta(struct prun *pr, struct pb_task *t, struct hstate **hs, int
 	const char *verb = json_string_value(json_object_get(t->args, "_raw_params"));
 	struct hstate **act = xcalloc((size_t)n + 1, sizeof(*act));
 	int k = collect_active(pr, hs, n, act);
+	char *title = pb_task_title(t);
 	if (!verb)
 		verb = "";
 	if (!strcmp(verb, "flush_handlers")) {
+		for (int i = 0; i < k; i++)
+			output_meta_start(pr->x->cfg->out, title, t->id);
 		exec_flush_handlers(pr, act, k);
 		goto out;
 	}
-	char *title = pb_task_title(t);
-	for (int i = 0; i < k; i++)
-		output_meta_start(pr->x->cfg->out, title, t->id);
-	free(title);
 	for (int i = 0; i < k; i++) {
 		struct hstate *h = act[i];
+		output_meta_start(pr->x->cfg->out, title, t->id);
 		const json_t *w = json_object_get(t->kw, "when");
 		if (w) {
 			struct tmpl_ctx c;
@@ -312,6 +332,7 @@ static void run_meta(struct prun *pr, struct pb_task *t, struct hstate **hs, int
 		pthread_mutex_unlock(&pr->x->lock);
 	}
 out:
+	free(title);
 	free(act);
 }
 

@@ -275,14 +275,16 @@ static int run_play(struct exec *x, struct pb_play *p, struct err *e)
 	json_object_update(pr.play_vars, json_object_get(p->kw, "vars"));
 	pr.vars_files = json_object();
 	pr.role_defaults = json_object();
+	pr.roles_run = json_object();
 	pr.role_vars = json_object();
 	public_roles(&pr, &p->pre_tasks);
 	public_roles(&pr, &p->tasks);
 	public_roles(&pr, &p->post_tasks);
 	pr.handlers.v = xcalloc((size_t)p->handlers.n + 1, sizeof(*pr.handlers.v));
-	memcpy(pr.handlers.v, p->handlers.v, (size_t)p->handlers.n * sizeof(*pr.handlers.v));
+	if (p->handlers.n)
+		memcpy(pr.handlers.v, p->handlers.v,
+		       (size_t)p->handlers.n * sizeof(*pr.handlers.v));
 	pr.handlers.n = p->handlers.n;
-	output_play_start(x->cfg->out, p->name);
 	json_t *hosts = play_hosts(x, p, e);
 	if (!hosts || vars_prompt(&pr, e) || load_vars_files(&pr, e)) {
 		rc = e->code ? e->code : ERR_GENERIC;
@@ -299,14 +301,17 @@ static int run_play(struct exec *x, struct pb_play *p, struct err *e)
 		if (!h->failed && !h->unreachable)
 			all[nall++] = h;
 	}
-	if (!nall)
+	if (!nall) {
+		output_play_start(x->cfg->out, p->name);
 		output_line(x->cfg->out, "skipping: no hosts matched");
+	}
 	for (int done = 0, bi = 0; done < nall && !exec_stop_flag; bi++) {
 		int sz = batch_size(json_object_get(p->kw, "serial"), bi, nall);
 		if (sz > nall - done)
 			sz = nall - done;
 		pr.batch = all + done;
 		pr.nbatch = sz;
+		output_play_start(x->cfg->out, p->name);
 		for (int i = 0; i < sz; i++)
 			all[done + i]->ended = 0;
 		run_batch(&pr);
@@ -333,6 +338,7 @@ out:
 	json_decref(pr.play_vars);
 	json_decref(pr.vars_files);
 	json_decref(pr.role_defaults);
+	json_decref(pr.roles_run);
 	json_decref(pr.role_vars);
 	json_decref(pr.play_hosts_all);
 	free(pr.handlers.v);

@@ -14,6 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
+static void pb_handlers_push(struct pb_list *l, struct pb_task *t)
+{
+	l->v = xrealloc(l->v, (size_t)(l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = t;
+}
+
 struct inc_group {
 	char *file;
 	struct hstate **hs;
@@ -110,7 +116,8 @@ void exec_include(struct prun *pr, struct pb_task *t, struct hstate **hs, int n)
 			free(file);
 		}
 		g[gi].hs[g[gi].n++] = h;
-		h->st.ok++;
+		if (t->kind == PB_INCLUDE) /* Ansible counts include_tasks, not include_role */
+			h->st.ok++;
 	}
 	for (int gi = 0; gi < ng; gi++)
 		exec_include_group(pr, t, g[gi].file, g[gi].hs, g[gi].n);
@@ -136,9 +143,20 @@ void exec_include_group(struct prun *pr, struct pb_task *t, const char *file, st
 		args = tmpl_render_value(t->args, &c, &e);
 		json_decref(vars);
 	}
+	struct pb_list hl = {NULL, 0};
 	pthread_mutex_lock(&pr->x->lock);
-	int rc = pb_include_load(pr->x->pb, t, file, args, &body, &pr->handlers, &e);
+	int rc = pb_include_load(pr->x->pb, t, file, args, &body, &hl, &e);
+	for (int i = 0; i < hl.n; i++) {
+		/* a role's handlers are there once, however often it is included */
+		int dup = 0;
+		for (int j = 0; j < pr->handlers.n && !dup; j++)
+			dup = pr->handlers.v[j]->role && hl.v[i]->role &&
+			      !strcmp(pr->handlers.v[j]->role->path, hl.v[i]->role->path);
+		if (!dup)
+			pb_handlers_push(&pr->handlers, hl.v[i]);
+	}
 	pthread_mutex_unlock(&pr->x->lock);
+	free(hl.v);
 	json_decref(args);
 	if (rc) {
 		char msg[2600];
@@ -149,7 +167,8 @@ void exec_include_group(struct prun *pr, struct pb_task *t, const char *file, st
 			              NULL, 0);
 			hs[i]->failed = 1;
 			hs[i]->st.failed++;
-			hs[i]->st.ok--;
+			if (t->kind == PB_INCLUDE)
+				hs[i]->st.ok--;
 		}
 		json_decref(r);
 		return;

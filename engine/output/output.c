@@ -33,6 +33,11 @@ struct output {
 #define C_ERR     "\033[0;31m"
 #define C_OFF     "\033[0m"
 
+/* The json callback's current task entry per worker thread: under the free
+ * strategy each host's thread starts its own entries (as Ansible's do);
+ * threads that started none (linear workers) use the shared one. */
+static __thread json_t *thread_hosts;
+
 struct output *output_new(enum out_kind kind, int verbosity, FILE *f)
 {
 	struct output *o = xcalloc(1, sizeof(*o));
@@ -114,14 +119,17 @@ void output_task_start(struct output *o, const char *kind, const char *title, in
 	if (o->kind == OUT_JSON) {
 		if (!o->cur_tasks)
 			output_play_start(o, "");
-		o->cur_hosts = json_object();
+		json_t *hosts = json_object();
 		char tid[32];
 		snprintf(tid, sizeof(tid), "drover-task-%d", id);
+		thread_hosts = hosts;
 		log_lock();
-		json_array_append_new(o->cur_tasks, json_pack("{s:{s:s, s:o, s:s}, s:o}", "task",
-		                                              "name", title, "duration", timing(),
-		                                              "id", tid, "hosts", o->cur_hosts));
+		o->cur_hosts = hosts;
+		json_array_append_new(o->cur_tasks,
+		                      json_pack("{s:{s:s, s:o, s:s}, s:O}", "task", "name", title,
+		                                "duration", timing(), "id", tid, "hosts", hosts));
 		log_unlock();
+		json_decref(hosts);
 		return;
 	}
 	char *m = xasprintf("%s [%s]", kind, title);
@@ -147,8 +155,21 @@ static json_t *clean(const json_t *r, const char *action, int verbosity)
 		if (str_startswith(k, "_ansible_") || (!strcmp(k, "invocation") && verbosity < 3))
 			json_object_del(c, k);
 	}
-	if (action && !strcmp(action, "debug"))
+	if (verbosity >= 3 && !action)
+		return c; /* the json callback keeps everything */
+	json_object_del(c, "failed");
+	json_object_del(c, "skipped");
+	if (action && (!strcmp(action, "debug") || !strcmp(action, "ansible.builtin.debug"))) {
 		json_object_del(c, "changed");
+		if (json_object_get(c, "msg")) {
+			json_object_foreach_safe(c, tmp, k, v)
+			{
+				if (strcmp(k, "msg") && strcmp(k, "exception") &&
+				    strcmp(k, "warnings") && strcmp(k, "deprecations"))
+					json_object_del(c, k);
+			}
+		}
+	}
 	return c;
 }
 
@@ -277,10 +298,17 @@ void output_result(struct output *o, const char *host, const char *delegate, con
 	if (o->kind == OUT_JSON) {
 		if (item || !o->cur_hosts)
 			return;
+		/* TaskResult.clean_copy, then the posix json callback's on_info */
 		json_t *c = clean(result, NULL, 3);
+		json_object_del(c, "failed");
+		json_object_del(c, "skipped");
+		if (st == ST_FAILED)
+			json_object_set_new(c, "failed", json_true());
+		if (st == ST_SKIPPED)
+			json_object_set_new(c, "skipped", json_true());
 		json_object_set_new(c, "action", json_string(action ? action : ""));
 		log_lock();
-		json_object_set_new(o->cur_hosts, host, c);
+		json_object_set_new(thread_hosts ? thread_hosts : o->cur_hosts, host, c);
 		log_unlock();
 		return;
 	}

@@ -304,6 +304,8 @@ int pb_load_task(struct playbook *pb, json_t *kw, struct pb_task *parent, const 
 		return e->code;
 	struct pb_task *t = pb_task_new(pb, PB_TASK, kw, parent, basedir);
 	t->handler = handler;
+	json_decref(t->args); /* find_action sets them */
+	t->args = NULL;
 	const json_t *name = json_object_get(kw, "name");
 	if (json_is_string(name))
 		t->name = xstrdup(json_string_value(name));

@@ -3,7 +3,7 @@
 # ansible-core 2.14), the oracle the suite compares drover with. Run once
 # after adding or changing a playbook under tests/playbooks/suite/, and
 # commit the result. Each playbook may carry "# args: ..." (extra
-# ansible-playbook arguments) and "# runs: 2" (run twice: the second run is
+# ansible-playbook arguments), "# normalize: --unordered" (strategy free) and "# runs: 2" (run twice: the second run is
 # recorded as NAME.2.txt, for idempotency).
 set -euo pipefail
 cd "$(dirname "$0")/../playbooks"
@@ -15,6 +15,7 @@ for pb in suite/[0-9]*.yml; do
 	name=$(basename "$pb" .yml)
 	args=$(sed -n 's/^# args: //p' "$pb" | head -1)
 	runs=$(sed -n 's/^# runs: //p' "$pb" | head -1)
+	norm=$(sed -n "s/^# normalize: //p" "$pb" | head -1)
 	rm -rf /tmp/drover-suite
 	for run in $(seq 1 "${runs:-1}"); do
 		out=expected/$name.txt
@@ -23,7 +24,7 @@ for pb in suite/[0-9]*.yml; do
 		eval "/usr/bin/ansible-playbook -i suite/hosts $args $pb" >/tmp/drover-gen.json 2>/dev/null
 		rc=$?
 		set -e
-		/usr/bin/python3 normalize.py "$rc" </tmp/drover-gen.json >"$out"
+		/usr/bin/python3 normalize.py "$rc" $norm </tmp/drover-gen.json >"$out"
 		echo "$out (rc $rc)"
 	done
 done

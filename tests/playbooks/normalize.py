@@ -4,7 +4,10 @@ json) to the facts the playbook suite compares: per task and host the
 status, the values debug printed (registered results included), and the
 recap counts. Volatile keys (timings, invocation) are dropped.
 
-usage: normalize.py RC < output.json > normalized.txt
+usage: normalize.py RC [--unordered] < output.json > normalized.txt
+
+--unordered sorts the task blocks of each play (strategy: free, where
+hosts run ahead in an order that depends on timing).
 """
 import json
 import sys
@@ -36,30 +39,39 @@ def status(r):
     return "ok"
 
 
+def host_lines(host, r):
+    act = r.get("action", "")
+    line = "  %s: %s" % (host, status(r))
+    if r.get("results") is not None:
+        line += " items=" + ",".join(status(i) for i in r["results"])
+    out = [line]
+    if act in ("debug", "ansible.builtin.debug"):
+        for k in sorted(r):
+            if k in VOLATILE or k.startswith("_") or k == "changed":
+                continue
+            out.append("    %s=%s" % (k, json.dumps(clean(r[k]), sort_keys=True)))
+    elif r.get("results") is None and status(r) == "failed" and "msg" in r:
+        out.append("    msg=%s" % json.dumps(r["msg"]))
+    return out
+
+
 def main():
     rc = sys.argv[1] if len(sys.argv) > 1 else "?"
+    unordered = "--unordered" in sys.argv
     text = sys.stdin.read()
     start = text.find("{")
     doc = json.loads(text[start:]) if start >= 0 else {"plays": [], "stats": {}}
     out = []
     for play in doc.get("plays", []):
         out.append("PLAY %s" % play["play"]["name"])
+        blocks = []
         for task in play.get("tasks", []):
-            out.append("TASK %s" % task["task"]["name"])
+            block = ["TASK %s" % task["task"]["name"]]
             for host in sorted(task.get("hosts", {})):
-                r = task["hosts"][host]
-                act = r.get("action", "")
-                line = "  %s: %s" % (host, status(r))
-                if r.get("results") is not None:
-                    line += " items=" + ",".join(status(i) for i in r["results"])
-                out.append(line)
-                if act in ("debug", "ansible.builtin.debug"):
-                    for k in sorted(r):
-                        if k in VOLATILE or k.startswith("_") or k == "changed":
-                            continue
-                        out.append("    %s=%s" % (k, json.dumps(clean(r[k]), sort_keys=True)))
-                elif r.get("results") is None and status(r) == "failed" and "msg" in r:
-                    out.append("    msg=%s" % json.dumps(r["msg"]))
+                block.extend(host_lines(host, task["hosts"][host]))
+            blocks.append(block)
+        for b in sorted(blocks) if unordered else blocks:
+            out.extend(b)
     for host in sorted(doc.get("stats", {})):
         s = doc["stats"][host]
         out.append("STATS %s ok=%d changed=%d unreachable=%d failures=%d skipped=%d rescued=%d ignored=%d"
