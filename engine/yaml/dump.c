@@ -1,7 +1,8 @@
 /*
- * yaml_dump: a port of the part of PyYAML's Emitter that
- * yaml.dump(v, default_flow_style=False, allow_unicode=True, indent=N)
- * exercises for JSON-shaped data: block collections, empty flow
+ * yaml_dump: a port of the part of the YAML emitter that Ansible's
+ * yaml.dump(v, Dumper=AnsibleDumper, default_flow_style=False or None,
+ * allow_unicode=True, indent=N) exercises - AnsibleDumper is libyaml's
+ * CSafeDumper - for JSON-shaped data: block collections, empty flow
  * collections, sorted keys, and the plain / single / double quoted scalar
  * choice with folding at 80 columns. Ansible's to_yaml, to_nice_yaml and
  * ansible-inventory --yaml all go through that emitter, so matching it byte
@@ -26,8 +27,9 @@ struct emitter {
 	int *indents;
 	int nindents, capindents;
 	int column;
-	int whitespace, indention, open_ended;
+	int whitespace, indention, open_ended; /* open_ended: unused by libyaml's rules */
 	int flow_level;
+	int flow_auto;
 	int root, sequence, mapping, simple_key; /* context of the current node */
 };
 
@@ -197,10 +199,10 @@ static void analyze(const uint32_t *s, size_t n, struct analysis *a)
 		if (is_break(ch))
 			line_breaks = 1;
 		if (!(ch == '\n' || (ch >= 0x20 && ch <= 0x7E))) {
-			int uni =
-			    (ch == 0x85 || (ch >= 0xA0 && ch <= 0xD7FF) ||
-			     (ch >= 0xE000 && ch <= 0xFFFD) || (ch >= 0x10000 && ch < 0x10FFFF)) &&
-			    ch != 0xFEFF;
+			/* libyaml prints no 4-byte characters */
+			int uni = (ch == 0x85 || (ch >= 0xA0 && ch <= 0xD7FF) ||
+			           (ch >= 0xE000 && ch <= 0xFFFD)) &&
+			          ch != 0xFEFF;
 			if (!uni)
 				special = 1;
 		}
@@ -376,47 +378,42 @@ static int dq_plain_char(uint32_t ch)
 	       (ch >= 0xE000 && ch <= 0xFFFD);
 }
 
+/* libyaml's writer: folds at a space once past the width, the space
+ * becoming the line break (a following space is escaped with '\'). */
 static void write_double_quoted(struct emitter *em, const uint32_t *t, size_t n, int split)
 {
 	write_indicator(em, "\"", 1, 0, 0);
-	size_t start = 0;
-	for (size_t end = 0; end <= n; end++) {
-		int none = end == n;
-		uint32_t ch = none ? 0 : t[end];
-		if (none || !dq_plain_char(ch)) {
-			if (start < end) {
-				put_cps(em, t, start, end);
-				start = end;
+	int spaces = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t ch = t[i];
+		if (!dq_plain_char(ch)) {
+			char esc[16];
+			const char *r = escape_for(ch);
+			if (r)
+				snprintf(esc, sizeof(esc), "\\%s", r);
+			else if (ch <= 0xFF)
+				snprintf(esc, sizeof(esc), "\\x%02X", (unsigned)ch);
+			else if (ch <= 0xFFFF)
+				snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)ch);
+			else
+				snprintf(esc, sizeof(esc), "\\U%08X", (unsigned)ch);
+			buf_adds(em->out, esc);
+			em->column += (int)strlen(esc);
+			spaces = 0;
+		} else if (ch == ' ') {
+			if (split && !spaces && em->column > BEST_WIDTH && i != 0 && i != n - 1) {
+				write_indent(em);
+				if (i + 1 < n && t[i + 1] == ' ') {
+					buf_addc(em->out, '\\');
+					em->column++;
+				}
+			} else {
+				put_cps(em, t, i, i + 1);
 			}
-			if (!none) {
-				char esc[16];
-				const char *r = escape_for(ch);
-				if (r)
-					snprintf(esc, sizeof(esc), "\\%s", r);
-				else if (ch <= 0xFF)
-					snprintf(esc, sizeof(esc), "\\x%02X", (unsigned)ch);
-				else if (ch <= 0xFFFF)
-					snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)ch);
-				else
-					snprintf(esc, sizeof(esc), "\\U%08X", (unsigned)ch);
-				buf_adds(em->out, esc);
-				em->column += (int)strlen(esc);
-				start = end + 1;
-			}
-		}
-		if (end > 0 && end + 1 < n && (ch == ' ' || start >= end) &&
-		    em->column + (int)(end - start) > BEST_WIDTH && split) {
-			put_cps(em, t, start, end);
-			buf_addc(em->out, '\\');
-			em->column++;
-			if (start < end)
-				start = end;
-			write_indent(em);
-			em->whitespace = em->indention = 0;
-			if (t[start] == ' ') {
-				buf_addc(em->out, '\\');
-				em->column++;
-			}
+			spaces = 1;
+		} else {
+			put_cps(em, t, i, i + 1);
+			spaces = 0;
 		}
 	}
 	write_indicator(em, "\"", 0, 0, 0);
@@ -614,7 +611,7 @@ static int simple_key_ok(const char *k)
 	struct analysis a;
 	analyze(cp, n, &a);
 	free(cp);
-	return n < 128 && !a.empty && !a.multiline;
+	return n <= 128 && !a.multiline;
 }
 
 static void emit_mapping(struct emitter *em, const json_t *v)
@@ -645,40 +642,104 @@ static void emit_mapping(struct emitter *em, const json_t *v)
 	pop_indent(em);
 }
 
+static int all_scalars(const json_t *v)
+{
+	size_t i;
+	const char *k;
+	json_t *x;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x) if (json_is_array(x) || json_is_object(x)) return 0;
+	} else {
+		json_object_foreach((json_t *)v, k,
+		                    x) if (json_is_array(x) || json_is_object(x)) return 0;
+	}
+	return 1;
+}
+
+static void emit_flow(struct emitter *em, const json_t *v)
+{
+	int seq = json_is_array(v);
+	write_indicator(em, seq ? "[" : "{", 1, 1, 0);
+	increase_indent(em, 1, 0);
+	em->flow_level++;
+	size_t n = seq ? json_array_size(v) : json_object_size(v), i;
+	const char **keys = NULL;
+	if (!seq) {
+		const char *k;
+		json_t *x;
+		keys = xmalloc((n + 1) * sizeof(*keys));
+		i = 0;
+		json_object_foreach((json_t *)v, k, x) keys[i++] = k;
+		qsort(keys, n, sizeof(*keys), cmp_str);
+	}
+	for (i = 0; i < n; i++) {
+		if (i)
+			write_indicator(em, ",", 0, 0, 0);
+		if (em->column > BEST_WIDTH)
+			write_indent(em);
+		if (seq) {
+			emit_node(em, json_array_get(v, i), 0, 1, 0, 0);
+			continue;
+		}
+		json_t *key = json_string(keys[i]);
+		if (simple_key_ok(keys[i])) {
+			emit_node(em, key, 0, 0, 1, 1);
+			write_indicator(em, ":", 0, 0, 0);
+		} else {
+			write_indicator(em, "?", 1, 0, 0);
+			emit_node(em, key, 0, 0, 1, 0);
+			if (em->column > BEST_WIDTH)
+				write_indent(em);
+			write_indicator(em, ":", 1, 0, 0);
+		}
+		emit_node(em, json_object_get(v, keys[i]), 0, 0, 1, 0);
+		json_decref(key);
+	}
+	free(keys);
+	em->flow_level--;
+	pop_indent(em);
+	write_indicator(em, seq ? "]" : "}", 0, 0, 0);
+}
+
 static void emit_node(struct emitter *em, const json_t *v, int root, int seq, int map, int skey)
 {
 	em->root = root;
 	em->sequence = seq;
 	em->mapping = map;
 	em->simple_key = skey;
-	if (is_empty_coll(v) || ((json_is_array(v) || json_is_object(v)) && em->flow_level)) {
-		/* Only empty collections are written in flow style here. */
-		write_indicator(em, json_is_array(v) ? "[" : "{", 1, 1, 0);
-		write_indicator(em, json_is_array(v) ? "]" : "}", 0, 0, 0);
-	} else if (json_is_array(v)) {
+	int coll = json_is_array(v) || json_is_object(v);
+	if (coll && (em->flow_level || is_empty_coll(v) || (em->flow_auto && all_scalars(v))))
+		emit_flow(em, v);
+	else if (json_is_array(v))
 		emit_sequence(em, v);
-	} else if (json_is_object(v)) {
+	else if (json_is_object(v))
 		emit_mapping(em, v);
-	} else {
+	else
 		emit_scalar(em, v);
-	}
 }
 
-void yaml_dump(const json_t *v, int indent, struct buf *out)
+/*
+ * flow_auto: PyYAML's default_flow_style=None (to_yaml), where a collection
+ * whose items are all scalars is written in flow style: [a, b], {k: v}.
+ */
+void yaml_dump_style(const json_t *v, int indent, int flow_auto, struct buf *out);
+void yaml_dump_style(const json_t *v, int indent, int flow_auto, struct buf *out)
 {
 	struct emitter em = {0};
 	em.out = out;
 	em.best_indent = indent > 1 && indent < 10 ? indent : 2;
 	em.indent = -1;
 	em.whitespace = em.indention = 1;
+	em.flow_auto = flow_auto;
 	buf_grow(out, 0);
 	emit_node(&em, v, 1, 0, 0, 0);
-	/* document end, then stream end */
+	/* document end: libyaml (Ansible's CSafeDumper) writes no "..." here */
 	em.indent = -1;
 	write_indent(&em);
-	if (em.open_ended) {
-		write_indicator(&em, "...", 1, 0, 0);
-		write_indent(&em);
-	}
 	free(em.indents);
+}
+
+void yaml_dump(const json_t *v, int indent, struct buf *out)
+{
+	yaml_dump_style(v, indent, 0, out);
 }
