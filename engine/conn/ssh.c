@@ -17,10 +17,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <libssh/callbacks.h>
@@ -170,6 +173,29 @@ static void host_disconnect(struct ssh_host *h)
 	}
 }
 
+/*
+ * libssh 0.10 cannot send OpenSSH's keepalive request, and the ignore
+ * messages we send get no answer, so a peer that vanished (powered off, NAT
+ * state dropped) is detected by TCP itself: keepalive probes after
+ * ServerAliveInterval of silence, and unacknowledged data given up after
+ * ServerAliveInterval * ServerAliveCountMax. A ProxyCommand pipe is not a
+ * socket; the calls then fail harmlessly.
+ */
+static void tcp_keepalive(const struct ssh_settings *st, int fd)
+{
+	int on = 1, idle = st->alive, cnt = st->alive_max > 0 ? st->alive_max : 3;
+	unsigned int user_ms = (unsigned int)(idle * cnt) * 1000u;
+
+	if (fd < 0 || idle <= 0)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)))
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
+}
+
 /* Called with h->lock held. */
 static int host_connect(struct ssh_host *h, struct err *e)
 {
@@ -190,6 +216,7 @@ static int host_connect(struct ssh_host *h, struct err *e)
 		              ssh_get_error(s));
 		goto fail;
 	}
+	tcp_keepalive(&h->st, ssh_get_fd(s));
 	ssh_options_get(s, SSH_OPTIONS_USER, &user);
 	ssh_options_get_port(s, &port);
 	snprintf(h->label, sizeof(h->label), "%s@%s:%u", user ? user : "?", h->st.addr, port);

@@ -25,7 +25,8 @@ struct ssh_settings {
 	char *key;           /* private key file */
 	char *password;      /* last resort */
 	char *known_hosts;   /* UserKnownHostsFile */
-	char *proxy;         /* ProxyCommand (ProxyJump is turned into one) */
+	char *proxy;         /* ProxyCommand */
+	char *jump;          /* ProxyJump: becomes a ProxyCommand, as in OpenSSH */
 	char *config;        /* -F file instead of ~/.ssh/config */
 	int policy;          /* enum ssh_hostkey_policy */
 	int connect_timeout; /* seconds */

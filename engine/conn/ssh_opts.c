@@ -89,13 +89,18 @@ static int parse_int_opt(const char *key, const char *v, int *out, struct err *e
 	return 0;
 }
 
-/* ProxyJump user@a:22,b -> the ProxyCommand OpenSSH itself would run. */
-static char *proxy_from_jump(const char *jump)
+/* ProxyJump user@a:22,b -> the ProxyCommand OpenSSH itself would run,
+ * passing on -F as OpenSSH does so the jump hosts use the same config. */
+static char *proxy_from_jump(const char *jump, const char *config)
 {
 	const char *last = strrchr(jump, ',');
 	struct buf b = BUF_INIT;
 
 	buf_adds(&b, "ssh");
+	if (config) {
+		buf_adds(&b, " -F ");
+		buf_add_shquote(&b, config);
+	}
 	if (last) {
 		char *first = xstrndup(jump, (size_t)(last - jump));
 		buf_adds(&b, " -J ");
@@ -160,8 +165,7 @@ static int apply_opt(struct ssh_settings *st, const char *kv, struct err *e)
 	} else if (!strcasecmp(key, "UserKnownHostsFile")) {
 		set_str(&st->known_hosts, v);
 	} else if (!strcasecmp(key, "ProxyJump")) {
-		free(st->proxy);
-		st->proxy = strcasecmp(v, "none") ? proxy_from_jump(v) : NULL;
+		set_str(&st->jump, strcasecmp(v, "none") ? v : NULL);
 	} else if (!strcasecmp(key, "ProxyCommand")) {
 		set_str(&st->proxy, strcasecmp(v, "none") ? v : NULL);
 	} else if (!strcasecmp(key, "ConnectTimeout")) {
@@ -220,8 +224,7 @@ static int apply_args(struct ssh_settings *st, const char *args, struct err *e)
 			ret = parse_int_opt("-p", val, &st->port, e);
 			break;
 		case 'J':
-			free(st->proxy);
-			st->proxy = proxy_from_jump(val);
+			set_str(&st->jump, val);
 			break;
 		}
 	}
@@ -299,6 +302,8 @@ int ssh_settings_load(const struct conn *c, struct ssh_settings *st, struct err 
 		if (v && (ret = apply_args(st, v, e)))
 			err_prefix(e, "%s", args[i]);
 	}
+	if (!ret && st->jump && !st->proxy)
+		st->proxy = proxy_from_jump(st->jump, st->config);
 	return ret;
 }
 
@@ -313,6 +318,7 @@ void ssh_settings_release(struct ssh_settings *st)
 	}
 	free(st->known_hosts);
 	free(st->proxy);
+	free(st->jump);
 	free(st->config);
 	memset(st, 0, sizeof(*st));
 }

@@ -587,6 +587,36 @@ static void test_ssh_password_login(void **state)
 	conn_pool_free(pool);
 }
 
+/* ProxyJump through the test sshd to itself: two logins, one for the jump
+ * host (OpenSSH's ssh -W, reading the -F config) and one for the target. */
+static void test_ssh_proxyjump(void **state)
+{
+	struct conn_pool *pool = conn_pool_new(NULL);
+	struct conn_result r;
+	struct conn *c;
+	struct err e;
+	char cfg[300], text[1200], args[700], msg[2600];
+	int before = sshd_logins();
+
+	(void)state;
+	snprintf(cfg, sizeof(cfg), "%s/jump_config", tmpdir);
+	snprintf(text, sizeof(text),
+	         "Host jumphost\n  HostName 127.0.0.1\n  Port %d\n  User root\n"
+	         "  IdentityFile %s/id_ed25519\n  UserKnownHostsFile %s/known_hosts\n"
+	         "  BatchMode yes\n",
+	         sshd_port, sshd_dir, sshd_dir);
+	write_text(cfg, text);
+	snprintf(args, sizeof(args), "-F %s -o ProxyJump=jumphost", cfg);
+	c = ssh_get(pool, "node1", ssh_vars(TEST_USER, args), &e);
+	if (!c)
+		fail_msg("%s", err_format(&e, msg, sizeof(msg)));
+	run_ok(c, "id -un", NULL, &r);
+	assert_string_equal(buf_str(&r.out), TEST_USER "\n");
+	conn_result_release(&r);
+	assert_int_equal(sshd_logins() - before, 2);
+	conn_pool_free(pool);
+}
+
 static int set_password(const char *user, const char *pw)
 {
 	FILE *p = popen("chpasswd", "w");
