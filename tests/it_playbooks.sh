@@ -47,6 +47,16 @@ else
 	echo "ok   default output"
 fi
 
+# Lua hooks: a host_task_start veto fails that host's task; run_end sees the stats.
+"$DROVER_BIN" run -i suite/hosts --hook hooks/veto.lua hooks/hooks.yml >"$tmp/h" 2>&1
+rc=$?
+if [ $rc != 2 ] || ! grep -q 'fatal: \[h2\]: FAILED! => {"msg": "vetoed by a hook: h2 may not run forbidden"}' "$tmp/h" ||
+	! grep -q 'hook saw run_start=1 results=4 h1.ok=2' "$tmp/h"; then
+	echo "FAIL lua hooks (rc $rc)"; cat "$tmp/h"; fail=1
+else
+	echo "ok   lua hooks"
+fi
+
 # A syntax error names file:line:col and exits 1 before running anything.
 "$DROVER_BIN" run -i suite/hosts loader/bad_play_key.yml >"$tmp/o" 2>"$tmp/e"
 rc=$?

@@ -86,4 +86,10 @@ void exec_flush_handlers(struct prun *pr, struct hstate **hs, int n);
 void exec_parallel(int n, int forks, void (*fn)(void *ud, int i), void *ud);
 int exec_tag_selected(struct prun *pr, const struct pb_task *t);
 
+/* Lua hooks (hooks.c). ev is stolen. 1 when vetoed, with *veto (malloc'd). */
+int exec_hook(struct exec *x, const char *event, json_t *ev, char **veto);
+void exec_hook_note(struct exec *x, const char *event, json_t *ev);
+void exec_hooks_attach(struct exec *x);
+void exec_hooks_detach(struct exec *x);
+
 #endif

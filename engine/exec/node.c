@@ -173,6 +173,24 @@ static void after_task(struct prun *pr, struct pb_task *t, struct hstate **act, 
 		pr->stop = 1;
 }
 
+/* A task_start veto fails the task on every host. */
+static void task_vetoed(struct prun *pr, struct pb_task *t, struct hstate **act, int k,
+                        const char *veto)
+{
+	json_t *r =
+	    json_pack("{sb sb ss+}", "failed", 1, "changed", 0, "msg", "vetoed by a hook: ", veto);
+	for (int i = 0; i < k; i++) {
+		output_result(pr->x->cfg->out, act[i]->name, NULL, t->action, ST_FAILED, r, NULL,
+		              0);
+		pthread_mutex_lock(&pr->x->lock);
+		act[i]->failed = 1;
+		act[i]->st.failed++;
+		pthread_mutex_unlock(&pr->x->lock);
+	}
+	json_decref(r);
+	after_task(pr, t, act, k);
+}
+
 static void run_task(struct prun *pr, struct pb_task *t, struct hstate **hs, int n)
 {
 	struct hstate **act = xcalloc((size_t)n + 1, sizeof(*act));
@@ -185,6 +203,15 @@ static void run_task(struct prun *pr, struct pb_task *t, struct hstate **hs, int
 	if (!step_ok(pr, title))
 		goto out;
 	output_task_start(pr->x->cfg->out, t->handler ? "RUNNING HANDLER" : "TASK", title, t->id);
+	char *veto = NULL;
+	if (exec_hook(pr->x, "task_start",
+	              json_pack("{ss ss? ss}", "play", pr->play->name, "task", t->name, "action",
+	                        t->action),
+	              &veto)) {
+		task_vetoed(pr, t, act, k, veto);
+		free(veto);
+		goto out;
+	}
 	const json_t *ro = exec_kw(pr, t, "run_once");
 	int once =
 	    json_is_true(ro) || (json_is_string(ro) && config_bool(json_string_value(ro)) == 1);

@@ -291,6 +291,14 @@ static int run_play(struct exec *x, struct pb_play *p, struct err *e)
 		goto out;
 	}
 	sort_hosts(hosts, json_string_value(json_object_get(p->kw, "order")));
+	char *veto = NULL;
+	if (exec_hook(x, "play_start", json_pack("{ss sO}", "play", p->name, "hosts", hosts),
+	              &veto)) {
+		rc = err_set(e, ERR_GENERIC, NULL, 0, 0, "play '%s' vetoed by a hook: %s", p->name,
+		             veto);
+		free(veto);
+		goto out;
+	}
 	pr.play_hosts_all = json_array();
 	struct hstate **all = xcalloc(json_array_size(hosts) + 1, sizeof(*all));
 	int nall = 0;
@@ -333,6 +341,7 @@ static int run_play(struct exec *x, struct pb_play *p, struct err *e)
 		}
 	}
 	free(all);
+	exec_hook_note(x, "play_end", json_pack("{ss}", "play", p->name));
 out:
 	json_decref(hosts);
 	json_decref(pr.play_vars);
@@ -369,6 +378,14 @@ static int finish(struct exec *x)
 			code = 4;
 	}
 	output_recap(x->cfg->out, names, st, n);
+	json_t *stats = json_object();
+	for (int i = 0; i < n; i++)
+		json_object_set_new(stats, names[i],
+		                    json_pack("{si si si si si si si}", "ok", st[i].ok, "changed",
+		                              st[i].changed, "failed", st[i].failed, "skipped",
+		                              st[i].skipped, "unreachable", st[i].unreachable,
+		                              "rescued", st[i].rescued, "ignored", st[i].ignored));
+	exec_hook_note(x, "run_end", json_pack("{so sb}", "stats", stats, "failed", code != 0));
 	free(names);
 	free(st);
 	free(hs);
@@ -414,12 +431,25 @@ int exec_playbook(const struct exec_cfg *cfg, struct playbook *pb, struct err *e
 	struct exec x;
 	int rc = 0;
 	exec_init(&x, cfg, pb);
-	for (int i = 0; i < pb->nplays && !exec_stop_flag && !x.abort; i++) {
+	exec_hooks_attach(&x);
+	char *veto = NULL;
+	json_t *all = json_array();
+	for (int i = 0; i < cfg->inv->nhosts; i++)
+		json_array_append_new(all, json_string(cfg->inv->hosts[i]->name));
+	if (exec_hook(
+	        &x, "run_start",
+	        json_pack("{ss sb so}", "playbook", pb->path, "check", cfg->check, "hosts", all),
+	        &veto)) {
+		rc = err_set(e, ERR_GENERIC, NULL, 0, 0, "run vetoed by a hook: %s", veto);
+		free(veto);
+	}
+	for (int i = 0; !rc && i < pb->nplays && !exec_stop_flag && !x.abort; i++) {
 		if ((rc = run_play(&x, pb->plays[i], e)))
 			break;
 	}
 	if (!rc)
 		rc = finish(&x);
+	exec_hooks_detach(&x);
 	exec_release(&x);
 	return rc;
 }

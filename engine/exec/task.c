@@ -678,7 +678,18 @@ int exec_task_host(struct prun *pr, struct pb_task *t, struct hstate *h, json_t 
 		ir.delegate = xstrdup("localhost");
 	else
 		ir.delegate = kw_str(pr, t, "delegate_to", ir.vars);
-	json_t *r = task_result(&ir, &looped);
+	char *veto = NULL;
+	json_t *r;
+	if (exec_hook(pr->x, t->handler ? "handler" : "host_task_start",
+	              json_pack("{ss ss? ss ss}", "play", pr->play->name, "task", t->name, "action",
+	                        ir.action, "host", h->name),
+	              &veto)) {
+		r = fail_result("vetoed by a hook: %s", veto);
+		looped = 0;
+	} else {
+		r = task_result(&ir, &looped);
+	}
+	free(veto);
 	enum out_status st = status_of(r);
 	int ignore = st == ST_FAILED && ignored_errors(&ir);
 	if (st == ST_UNREACHABLE && kw_bool(pr, t, "ignore_unreachable", ir.vars, 0))
@@ -699,6 +710,12 @@ int exec_task_host(struct prun *pr, struct pb_task *t, struct hstate *h, json_t 
 		output_loop_done(pr->x->cfg->out, h->name, ir.action, st, r, ignore);
 	}
 	account(&ir, r, st, ignore);
+	static const char *const words[] = {"ok", "changed", "skipped", "failed", "unreachable"};
+	json_t *sh = shown(&ir, r);
+	exec_hook_note(pr->x, "host_result",
+	               json_pack("{ss ss? ss ss ss so}", "play", pr->play->name, "task", t->name,
+	                         "action", ir.action, "host", h->name, "status", words[st],
+	                         "result", sh));
 	if (st == ST_CHANGED)
 		notify(&ir);
 	json_decref(ir.vars);
