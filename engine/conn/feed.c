@@ -135,7 +135,8 @@ int conn_feed_scan(struct conn_feed *f, struct conn_result *r, struct err *e)
 		f->ok_seen = 1;
 		f->waiting = 0;
 	}
-	while (j->prompt && buf_cut(&r->err, j->prompt, 0)) {
+	/* Once the command runs sudo asks no more; stop scanning its stderr. */
+	while (j->prompt && !f->ok_seen && buf_cut(&r->err, j->prompt, 0)) {
 		if (++f->prompted > 1)
 			return err_set(e, ERR_GENERIC, NULL, 0, 0, "Incorrect sudo password");
 		f->pw_len = strlen(j->password) + 1;

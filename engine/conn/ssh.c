@@ -449,20 +449,14 @@ static int job_loop(struct ssh_host *h, struct ssh_job *j, ssh_channel ch, struc
 	}
 }
 
-static int ssh_exec(struct conn *c, const struct conn_job *cj, struct conn_result *r, struct err *e)
+static void job_init(struct ssh_job *j, struct ssh_host *h, struct conn_result *r)
 {
-	struct ssh_host *h = c->priv;
-	struct ssh_job j = {.h = h, .r = r, .rc = -1};
-	struct buf cmd = BUF_INIT;
-	struct conn_feed f;
-	ssh_channel ch = NULL;
-	int ret;
-
-	conn_feed_init(&f, cj);
-	buf_adds(&cmd, "/bin/sh -c ");
-	buf_add_shquote(&cmd, cj->cmd);
-	j.cb = (struct ssh_channel_callbacks_struct){
-	    .userdata = &j,
+	memset(j, 0, sizeof(*j));
+	j->h = h;
+	j->r = r;
+	j->rc = -1;
+	j->cb = (struct ssh_channel_callbacks_struct){
+	    .userdata = j,
 	    .channel_data_function = cb_data,
 	    .channel_eof_function = cb_eof,
 	    .channel_close_function = cb_close,
@@ -470,29 +464,53 @@ static int ssh_exec(struct conn *c, const struct conn_job *cj, struct conn_resul
 	    .channel_exit_signal_function = cb_exit_signal,
 	    .channel_write_wontblock_function = cb_wontblock,
 	};
-	ssh_callbacks_init(&j.cb);
+	ssh_callbacks_init(&j->cb);
+}
+
+/* Open a channel for j and start cmd on it. Called with h->lock held. */
+static int job_start(struct ssh_host *h, struct ssh_job *j, const char *cmd, ssh_channel *ch,
+                     struct err *e)
+{
+	int ret = job_open(h, ch, e);
+
+	if (ret)
+		return ret;
+	ssh_set_channel_callbacks(*ch, &j->cb);
+	if (ssh_channel_request_exec(*ch, cmd) == SSH_OK)
+		return 0;
+	if (!ssh_is_connected(h->s))
+		host_lost(h, ssh_get_error(h->s));
+	if (h->dead)
+		return lost_err(h, e);
+	return err_set(e, ERR_UNREACH, NULL, 0, 0,
+	               "Failed to connect to the host via ssh: %s: cannot run a command: %s",
+	               h->label, ssh_get_error(h->s));
+}
+
+static int ssh_exec(struct conn *c, const struct conn_job *cj, struct conn_result *r, struct err *e)
+{
+	struct ssh_host *h = c->priv;
+	struct buf cmd = BUF_INIT;
+	struct ssh_job j;
+	struct conn_feed f;
+	ssh_channel ch = NULL;
+	int ret;
+
+	job_init(&j, h, r);
+	conn_feed_init(&f, cj);
+	buf_adds(&cmd, "/bin/sh -c ");
+	buf_add_shquote(&cmd, cj->cmd);
 
 	pthread_mutex_lock(&h->lock);
 	while (h->channels >= SSH_MAX_CHANNELS)
 		pthread_cond_wait(&h->cond, &h->lock);
 	h->channels++;
-	ret = job_open(h, &ch, e);
-	if (!ret) {
-		ssh_set_channel_callbacks(ch, &j.cb);
-		if (ssh_channel_request_exec(ch, buf_str(&cmd)) != SSH_OK) {
-			if (!ssh_is_connected(h->s))
-				host_lost(h, ssh_get_error(h->s));
-			ret = h->dead
-			          ? lost_err(h, e)
-			          : err_set(e, ERR_UNREACH, NULL, 0, 0,
-			                    "Failed to connect to the host via ssh: %s: cannot run "
-			                    "a command: %s",
-			                    h->label, ssh_get_error(h->s));
-		}
-	}
+	ret = job_start(h, &j, buf_str(&cmd), &ch, e);
 	if (!ret)
 		ret = job_loop(h, &j, ch, &f, cj->timeout, e);
 	if (ch) {
+		/* libssh keeps a freed channel until the server's close: it must
+		 * not call back into this stack frame after we return */
 		ssh_remove_channel_callbacks(ch, &j.cb);
 		ssh_channel_free(ch);
 	}
