@@ -54,6 +54,7 @@ has() { grep -q -- "$2" <<<"$1"; }
 kc() { timeout 90 "$KUBECTL" --kubeconfig "$T/api/admin.kubeconfig" "$@"; }
 # jget PY-EXPR: evaluates PY-EXPR over the JSON document on stdin (as d).
 jget() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+is_val() { test "$("${@:2}" 2>/dev/null)" = "$1"; }
 wait_until() { # wait_until SECONDS CMD...
 	local end=$((SECONDS + $1))
 	shift
@@ -314,6 +315,12 @@ kill -KILL $s1
 wait $s1 2>/dev/null
 check "SIGKILL: no more heartbeats, NotReady (Unknown) after the grace period" wait_until 10 is_ready k3s-s-01 Unknown
 check "kubectl shows it NotReady" has "$(kc get node k3s-s-01)" 'NotReady'
+kc create --validate=false -f - >/dev/null <<EOF
+{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe", "namespace": "default"},
+ "spec": {"nodeName": "k3s-s-01", "containers": [{"name": "sh", "image": "busybox"}]}}
+EOF
+pod_ready() { kc get pod -n default probe -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'; }
+check "pods on a NotReady node are not Ready (PDBs stop counting them)" wait_until 3 is_val False pod_ready
 echo "no" >"$T/w1/etc/rancher/k3s/standin/fail-start"
 K3S_STANDIN_ROOT=$T/w1 K3S_NODE_NAME=k3s-w-01 K3S_URL=https://127.0.0.11:6443 K3S_TOKEN_FILE=$T/w1/token \
 	timeout 10 "$K3S" agent >"$T/w1f.log" 2>&1

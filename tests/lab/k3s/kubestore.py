@@ -446,6 +446,27 @@ class Store:
                     t - parse_time(ready[0]["lastHeartbeatTime"]) > self.opts.node_grace:
                 self.set_ready(node, "Unknown", "NodeStatusUnknown",
                                "Kubelet stopped posting node status.")
+        for node in self.items("", "nodes"):
+            self.pods_follow_node(node)
+
+    def pods_follow_node(self, node):
+        """The node lifecycle controller marks the pods of a node that is not
+        Ready as not Ready (so PDBs stop counting them); its kubelet marks
+        them Ready again when it is back."""
+        ready = "True" if self.node_ready(node) else "False"
+        for pod in self.items("", "pods"):
+            if pod["spec"].get("nodeName") != node["metadata"]["name"] or \
+                    pod["status"].get("phase") != "Running":
+                continue
+            changed = False
+            for c in pod["status"].get("conditions", []):
+                if c["type"] in ("Ready", "ContainersReady") and c["status"] != ready:
+                    c["status"], c["lastTransitionTime"] = ready, rfc3339(now())
+                    changed = True
+            for cs in pod["status"].get("containerStatuses", []):
+                cs["ready"] = ready == "True"
+            if changed:
+                self.put("", "pods", pod)
 
     def tick_deployment(self, d):
         tmpl = d["spec"]["template"]
