@@ -430,6 +430,7 @@ int exec_playbook(const struct exec_cfg *cfg, struct playbook *pb, struct err *e
 {
 	struct exec x;
 	int rc = 0;
+	exec_stop_flag = 0; /* a new run; an earlier interrupt ended the earlier one */
 	exec_init(&x, cfg, pb);
 	exec_hooks_attach(&x);
 	char *veto = NULL;

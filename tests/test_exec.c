@@ -1,0 +1,218 @@
+/*
+ * The executor through its API, on real local connections: forks run hosts
+ * in parallel, an unreachable host exits 4 and drops out, Ctrl-C stops new
+ * work and exits 130, the json callback's shape, and ad-hoc runs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec/exec.h"
+#include "exec/session.h"
+#include "yaml/yaml.h"
+
+struct run {
+	struct inventory inv;
+	struct conn_pool *pool;
+	struct output *out;
+	FILE *f;
+	char *text;
+	size_t len;
+	json_t *extra;
+	struct exec_cfg cfg;
+};
+
+static char dir[] = "/tmp/drover-test-exec-XXXXXX";
+
+static void write_file(const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void run_open(struct run *r, enum out_kind kind, int forks)
+{
+	struct err e;
+	char path[512];
+	struct conn_defaults d = {.timeout = 2, .host_key_checking = 0};
+	memset(r, 0, sizeof(*r));
+	err_init(&e);
+	inventory_init(&r->inv);
+	snprintf(path, sizeof(path), "%s/hosts", dir);
+	assert_int_equal(inventory_load(&r->inv, path, &e), 0);
+	assert_int_equal(inventory_finish(&r->inv, &e), 0);
+	r->pool = conn_pool_new(&d);
+	r->f = open_memstream(&r->text, &r->len);
+	r->out = output_new(kind, 0, r->f);
+	r->extra = json_object();
+	r->cfg.inv = &r->inv;
+	r->cfg.pool = r->pool;
+	r->cfg.out = r->out;
+	r->cfg.extra_vars = r->extra;
+	r->cfg.forks = forks;
+}
+
+static void run_close(struct run *r)
+{
+	output_free(r->out);
+	fclose(r->f);
+	free(r->text);
+	conn_pool_free(r->pool);
+	inventory_release(&r->inv);
+	json_decref(r->extra);
+}
+
+static int run_playbook(struct run *r, const char *name, double *secs)
+{
+	struct err e;
+	struct timespec a, b;
+	char path[512];
+	struct pb_env env = {session_action_flags, NULL, NULL};
+	err_init(&e);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	struct playbook *pb = playbook_load(path, &env, &e);
+	if (!pb)
+		fail_msg("%s: %s", name, e.msg);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	int rc = exec_playbook(&r->cfg, pb, &e);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (secs)
+		*secs = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+	playbook_free(pb);
+	fflush(r->f);
+	return rc;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	write_file("hosts", "[web]\nh1\nh2\nh3\n[gone]\ndead ansible_connection=ssh "
+	                    "ansible_host=127.0.0.1 ansible_port=1\n"
+	                    "[all:vars]\nansible_connection=local\n");
+	write_file("sleep.yml", "- hosts: web\n  gather_facts: false\n  tasks:\n"
+	                        "    - command: sleep 1\n");
+	write_file("unreach.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
+	                          "    - name: first\n      command: echo hi\n"
+	                          "    - name: second\n      debug: msg=after\n");
+	write_file("long.yml", "- hosts: h1\n  gather_facts: false\n  tasks:\n"
+	                       "    - name: long\n      command: sleep 2\n"
+	                       "    - name: never\n      command: echo never\n");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static void test_forks_parallel(void **state)
+{
+	(void)state;
+	struct run r;
+	double t3, t1;
+	run_open(&r, OUT_DEFAULT, 3);
+	assert_int_equal(run_playbook(&r, "sleep.yml", &t3), 0);
+	run_close(&r);
+	run_open(&r, OUT_DEFAULT, 1);
+	assert_int_equal(run_playbook(&r, "sleep.yml", &t1), 0);
+	assert_non_null(strstr(r.text, "h3                         : ok=1    changed=1"));
+	run_close(&r);
+	if (t3 > 2.5 || t1 < 3.0)
+		fail_msg("forks 3 took %.2fs (want < 2.5), forks 1 took %.2fs (want >= 3)", t3, t1);
+}
+
+static void test_unreachable(void **state)
+{
+	(void)state;
+	struct run r;
+	run_open(&r, OUT_JSON, 5);
+	assert_int_equal(run_playbook(&r, "unreach.yml", NULL), 4);
+	json_error_t je;
+	json_t *doc = json_loads(r.text, 0, &je);
+	if (!doc)
+		fail_msg("not json: %s\n%s", je.text, r.text);
+	json_t *st = json_object_get(json_object_get(doc, "stats"), "dead");
+	assert_int_equal(json_integer_value(json_object_get(st, "unreachable")), 1);
+	assert_non_null(json_object_get(st, "failures"));
+	json_t *tasks = json_object_get(json_array_get(json_object_get(doc, "plays"), 0), "tasks");
+	json_t *first = json_object_get(json_object_get(json_array_get(tasks, 0), "hosts"), "dead");
+	assert_true(json_is_true(json_object_get(first, "unreachable")));
+	/* the unreachable host is not tried again */
+	json_t *second = json_object_get(json_array_get(tasks, 1), "hosts");
+	assert_null(json_object_get(second, "dead"));
+	assert_non_null(json_object_get(second, "h1"));
+	json_decref(doc);
+	run_close(&r);
+}
+
+static void *interrupt_soon(void *arg)
+{
+	(void)arg;
+	usleep(500000);
+	exec_interrupt();
+	return NULL;
+}
+
+static void test_interrupt(void **state)
+{
+	(void)state;
+	struct run r;
+	pthread_t th;
+	double secs;
+	run_open(&r, OUT_DEFAULT, 5);
+	pthread_create(&th, NULL, interrupt_soon, NULL);
+	int rc = run_playbook(&r, "long.yml", &secs);
+	pthread_join(th, NULL);
+	assert_int_equal(rc, 130);
+	assert_null(strstr(r.text, "TASK [never]"));
+	assert_non_null(strstr(r.text, "PLAY RECAP"));
+	assert_true(secs < 4);
+	run_close(&r);
+}
+
+static void test_adhoc(void **state)
+{
+	(void)state;
+	struct run r;
+	struct err e;
+	err_init(&e);
+	run_open(&r, OUT_ADHOC, 5);
+	json_t *args = json_pack("{ss}", "_raw_params", "echo $((40 + 2))");
+	/* interrupted by the test before: the flag must not leak into new runs */
+	int rc = exec_adhoc(&r.cfg, "h2", "shell", args, &e);
+	json_decref(args);
+	fflush(r.f);
+	assert_int_equal(rc, 0);
+	assert_string_equal(r.text, "h2 | CHANGED | rc=0 >>\n42\n");
+	run_close(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_forks_parallel),
+	    cmocka_unit_test(test_unreachable),
+	    cmocka_unit_test(test_interrupt),
+	    cmocka_unit_test(test_adhoc),
+	};
+	int rc = cmocka_run_group_tests(tests, setup, teardown);
+	srcpos_free_all();
+	return rc;
+}
