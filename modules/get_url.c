@@ -52,7 +52,7 @@ static void download_script(const json_t *args, const char *algo, const char *di
 	buf_adds(b, "; [ -d \"$d\" ] && d=\"$d\"/");
 	buf_add_shquote(b, *base ? base : "index.html");
 	buf_adds(b, "\necho \"@dest $d\"\n");
-	buf_adds(b, "if [ -e \"$d\" ]; then ");
+	buf_adds(b, "if [ -e \"$d\" ]; then : ; ");
 	if (digest) {
 		buf_addf(b, "[ \"$(%ssum < \"$d\" | cut -d' ' -f1)\" = ", algo);
 		buf_add_shquote(b, digest);

@@ -12,7 +12,11 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,7 @@
 #include <unistd.h>
 
 #include "conn/conn.h"
+#include "modules/common.h"
 #include "modules/module.h"
 #include "util/mem.h"
 
@@ -181,6 +186,11 @@ static unsigned mode_of(const char *path)
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
 	return st.st_mode & 07777;
+}
+
+static void mod_sha1_test(const char *text, char out[41])
+{
+	mod_sha1(text, strlen(text), out);
 }
 
 static void assert_file(const char *path, const char *want)
@@ -879,6 +889,257 @@ static void test_wait_for(void **state)
 	          0);
 }
 
+/* ---- uri, get_url, wait_for on a port: a small HTTP server on loopback ---- */
+
+static int http_fd = -1, http_port;
+static pthread_t http_thread;
+
+/* Answers by path: /json, /status/404, /echo (method and body back as JSON),
+ * /big.bin; anything else is a 200 with a short text. */
+static void http_answer(int c)
+{
+	char req[8192];
+	ssize_t n = 0, k;
+	while (n < (ssize_t)sizeof(req) - 1 &&
+	       (k = read(c, req + n, sizeof(req) - 1 - (size_t)n)) > 0) {
+		n += k;
+		req[n] = '\0';
+		char *end = strstr(req, "\r\n\r\n");
+		const char *cl = strcasestr(req, "Content-Length:");
+		if (end && (!cl || (ssize_t)(end + 4 - req) + atol(cl + 15) <= n))
+			break;
+	}
+	req[n > 0 ? n : 0] = '\0';
+	char method[16] = "", path[256] = "";
+	sscanf(req, "%15s %255s", method, path);
+	const char *body = strstr(req, "\r\n\r\n");
+	body = body ? body + 4 : "";
+	char out[9000], content[8192];
+	const char *type = "text/plain", *status = "200 OK";
+	if (!strcmp(path, "/json")) {
+		type = "application/json";
+		snprintf(content, sizeof(content), "{\"nodes\": [\"a\", \"b\"], \"ok\": true}");
+	} else if (!strcmp(path, "/status/404")) {
+		status = "404 Not Found";
+		snprintf(content, sizeof(content), "no such thing");
+	} else if (!strcmp(path, "/echo")) {
+		type = "application/json";
+		json_t *j = json_pack("{s:s, s:s}", "method", method, "body", body);
+		char *d = json_dumps(j, 0);
+		snprintf(content, sizeof(content), "%s", d);
+		free(d);
+		json_decref(j);
+	} else {
+		snprintf(content, sizeof(content), "payload v1\n");
+	}
+	int len =
+	    snprintf(out, sizeof(out),
+	             "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nX-Drover-Test: "
+	             "yes\r\nConnection: close\r\n\r\n%s",
+	             status, type, strlen(content), content);
+	if (write(c, out, (size_t)len) < 0)
+		return;
+}
+
+static void *http_loop(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int c = accept(http_fd, NULL, NULL);
+		if (c < 0)
+			return NULL;
+		http_answer(c);
+		close(c);
+	}
+}
+
+static int http_start(void)
+{
+	struct sockaddr_in a = {0};
+	socklen_t len = sizeof(a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	http_fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (http_fd < 0 || bind(http_fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(http_fd, 16) < 0 || getsockname(http_fd, (struct sockaddr *)&a, &len) < 0)
+		return -1;
+	http_port = ntohs(a.sin_port);
+	return pthread_create(&http_thread, NULL, http_loop, NULL);
+}
+
+static void http_stop(void)
+{
+	shutdown(http_fd, SHUT_RDWR);
+	close(http_fd);
+	pthread_join(http_thread, NULL);
+}
+
+static void test_uri(void **state)
+{
+	(void)state;
+	assert_int_equal(http_start(), 0);
+	json_t *r = run("uri", "{\"url\": \"http://127.0.0.1:%d/json\"}", http_port);
+	assert_int_equal(json_integer_value(json_object_get(r, "status")), 200);
+	json_t *js = json_object_get(r, "json");
+	assert_int_equal(json_array_size(json_object_get(js, "nodes")), 2);
+	assert_string_equal(s(r, "x_drover_test"), "yes");
+	assert_string_equal(s(r, "msg"), "OK (33 bytes)");
+	expect_ok(r, 0);
+
+	r = run("uri", "{\"url\": \"http://127.0.0.1:%d/status/404\"}", http_port);
+	assert_true(failed(r));
+	assert_string_equal(s(r, "msg"), "Status code was 404 and not [200]: OK (13 bytes)");
+	json_decref(r);
+	expect_ok(run("uri",
+	              "{\"url\": \"http://127.0.0.1:%d/status/404\", \"status_code\": "
+	              "[200, 404]}",
+	              http_port),
+	          0);
+
+	r = run("uri",
+	        "{\"url\": \"http://127.0.0.1:%d/echo\", \"method\": \"POST\", "
+	        "\"body_format\": \"json\", \"body\": {\"k\": \"v\"}}",
+	        http_port);
+	js = json_object_get(r, "json");
+	assert_string_equal(s(js, "method"), "POST");
+	assert_string_equal(s(js, "body"), "{\"k\":\"v\"}");
+	json_decref(r);
+	r = run("uri",
+	        "{\"url\": \"http://127.0.0.1:%d/echo\", \"method\": \"PUT\", "
+	        "\"body_format\": \"form-urlencoded\", \"body\": {\"a b\": \"c&d\"}, "
+	        "\"return_content\": true}",
+	        http_port);
+	js = json_object_get(r, "json");
+	assert_string_equal(s(js, "body"), "a+b=c%26d");
+	assert_non_null(json_object_get(r, "content"));
+	json_decref(r);
+
+	/* nothing listens on port 1: status -1, a clear failure */
+	r = run("uri", "{\"url\": \"http://127.0.0.1:1/\", \"timeout\": 2}");
+	assert_true(failed(r));
+	assert_int_equal(json_integer_value(json_object_get(r, "status")), -1);
+	json_decref(r);
+
+	/* wait_for a port that answers, and one that does not */
+	expect_ok(run("wait_for", "{\"port\": %d, \"timeout\": 5}", http_port), 0);
+	r = run("wait_for", "{\"port\": 1, \"timeout\": 1, \"sleep\": 0.2}");
+	assert_true(failed(r));
+	assert_string_equal(s(r, "msg"), "Timeout when waiting for 127.0.0.1:1");
+	json_decref(r);
+	expect_ok(run("wait_for", "{\"port\": 1, \"state\": \"stopped\", \"timeout\": 3}"), 0);
+	http_stop();
+}
+
+static void test_get_url(void **state)
+{
+	(void)state;
+	assert_int_equal(http_start(), 0);
+	/* sha1 of "payload v1\n" */
+	char sum[41];
+	mod_sha1_test("payload v1\n", sum);
+	json_t *r = run("get_url",
+	                "{\"url\": \"http://127.0.0.1:%d/file.txt\", \"dest\": \"%s\", "
+	                "\"mode\": \"0640\"}",
+	                http_port, P("dl.txt"));
+	assert_string_equal(s(r, "checksum_src"), sum);
+	assert_string_equal(s(r, "mode"), "0640");
+	expect_ok(r, 1);
+	assert_file(P("dl.txt"), "payload v1\n");
+	/* exists and no force: not downloaded again */
+	expect_ok(run("get_url", "{\"url\": \"http://127.0.0.1:%d/file.txt\", \"dest\": \"%s\"}",
+	              http_port, P("dl.txt")),
+	          0);
+	/* force with the same content: still ok */
+	expect_ok(run("get_url",
+	              "{\"url\": \"http://127.0.0.1:%d/file.txt\", \"dest\": \"%s\", "
+	              "\"force\": true}",
+	              http_port, P("dl.txt")),
+	          0);
+	/* into a directory, checked by checksum */
+	char ck[64];
+	snprintf(ck, sizeof(ck), "sha1:%s", sum);
+	r = run("get_url",
+	        "{\"url\": \"http://127.0.0.1:%d/some/file.txt?x=1\", \"dest\": \"%s\", "
+	        "\"checksum\": \"%s\"}",
+	        http_port, dir, ck);
+	assert_string_equal(s(r, "dest"), P("file.txt"));
+	expect_ok(r, 1);
+	r = run("get_url",
+	        "{\"url\": \"http://127.0.0.1:%d/x\", \"dest\": \"%s\", \"checksum\": "
+	        "\"sha1:0000000000000000000000000000000000000000\"}",
+	        http_port, P("bad.txt"));
+	assert_true(failed(r));
+	assert_non_null(strstr(s(r, "msg"), "did not match"));
+	json_decref(r);
+	assert_int_equal(access(P("bad.txt"), F_OK), -1);
+	r = run("get_url", "{\"url\": \"http://127.0.0.1:%d/status/404\", \"dest\": \"%s\"}",
+	        http_port, P("404.txt"));
+	assert_true(failed(r));
+	json_decref(r);
+	/* on the controller, then copied */
+	expect_ok(run("get_url",
+	              "{\"url\": \"http://127.0.0.1:%d/file.txt\", \"dest\": \"%s\", "
+	              "\"remote_src\": false}",
+	              http_port, P("dl2.txt")),
+	          1);
+	assert_file(P("dl2.txt"), "payload v1\n");
+	assert_int_equal(temp_files_left(), 0);
+	http_stop();
+}
+
+/* ---- user, group, apt: real accounts and dpkg on this machine ---- */
+
+static void test_user_group(void **state)
+{
+	(void)state;
+	if (getuid() != 0)
+		skip();
+	const char *g = "drovertestg", *u = "drovertestu";
+	system("userdel -r drovertestu >/dev/null 2>&1; groupdel drovertestg >/dev/null 2>&1");
+	json_t *r = run("group", "{\"name\": \"%s\", \"gid\": 42424}", g);
+	assert_int_equal(json_integer_value(json_object_get(r, "gid")), 42424);
+	expect_ok(r, 1);
+	expect_ok(run("group", "{\"name\": \"%s\", \"gid\": 42424}", g), 0);
+	r = run("user",
+	        "{\"name\": \"%s\", \"uid\": 42425, \"groups\": [\"%s\"], \"shell\": "
+	        "\"/bin/sh\", \"home\": \"%s\"}",
+	        u, g, P("home-u"));
+	assert_int_equal(json_integer_value(json_object_get(r, "uid")), 42425);
+	assert_string_equal(s(r, "groups"), g);
+	expect_ok(r, 1);
+	assert_int_equal(access(P("home-u"), F_OK), 0);
+	expect_ok(run("user",
+	              "{\"name\": \"%s\", \"uid\": 42425, \"groups\": [\"%s\"], \"shell\": "
+	              "\"/bin/sh\", \"home\": \"%s\"}",
+	              u, g, P("home-u")),
+	          0);
+	r = run_check("user", "{\"name\": \"%s\", \"shell\": \"/bin/bash\"}", u);
+	assert_true(changed(r));
+	json_decref(r);
+	expect_ok(run("user", "{\"name\": \"%s\", \"state\": \"absent\", \"remove\": true}", u), 1);
+	expect_ok(run("user", "{\"name\": \"%s\", \"state\": \"absent\"}", u), 0);
+	expect_ok(run("group", "{\"name\": \"%s\", \"state\": \"absent\"}", g), 1);
+	expect_ok(run("group", "{\"name\": \"%s\", \"state\": \"absent\"}", g), 0);
+}
+
+static void test_apt_query(void **state)
+{
+	(void)state;
+	if (access("/usr/bin/dpkg-query", X_OK) != 0)
+		skip();
+	/* installed already: dpkg says so, apt-get never runs */
+	json_t *r = run("apt", "{\"name\": [\"coreutils\", \"bash\"]}");
+	assert_false(json_is_true(json_object_get(r, "cache_updated")));
+	expect_ok(r, 0);
+	r = run("package", "{\"name\": \"coreutils\", \"state\": \"present\"}");
+	expect_ok(r, 0);
+	/* check mode for removal reports a change and removes nothing */
+	r = run_check("apt", "{\"name\": \"coreutils\", \"state\": \"absent\"}");
+	assert_true(changed(r) || failed(r));
+	json_decref(r);
+	assert_int_equal(access("/bin/ls", X_OK), 0);
+}
+
 /* ---- validation ---- */
 
 static void validate_fails(const char *mod, const char *json, const char *want)
@@ -1020,6 +1281,10 @@ int main(void)
 	    cmocka_unit_test(test_setup),
 	    cmocka_unit_test(test_slurp_fetch_script),
 	    cmocka_unit_test(test_wait_for),
+	    cmocka_unit_test(test_uri),
+	    cmocka_unit_test(test_get_url),
+	    cmocka_unit_test(test_user_group),
+	    cmocka_unit_test(test_apt_query),
 	    cmocka_unit_test(test_doc_output),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
