@@ -32,6 +32,13 @@ struct tmpl_ctx {
 	int trim_blocks;     /* Ansible's default: 1 */
 };
 
+/*
+ * The value of `omit`: a module argument whose value is exactly this string
+ * is dropped by the executor before the module sees its arguments, as
+ * Ansible does with its own "__omit_place_holder__<sha1>" token.
+ */
+#define TMPL_OMIT "__omit_place_holder__d7c0a1f3e9b2c4d5a6f7e8091a2b3c4d5e6f7a8b"
+
 /* 1 if s contains "{{", "{%" or "{#". */
 int tmpl_has_template(const char *s);
 /* Render text. New reference, or NULL with e set. */

@@ -1,0 +1,327 @@
+/*
+ * test_template: the template engine against ansible-core's own answers.
+ *
+ * data/template/cases.json holds several hundred templates with the result
+ * (or error) that ansible-core 2.14's Templar gives for them, computed by
+ * tests/gen/template_cases.py. One cmocka test runs them all and names
+ * every case that differs. The other tests cover what the case file cannot
+ * express: positions in errors, !unsafe, tmpl_eval, the omit token, the
+ * parse cache under threads, yaml_dump.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "template/tmpl.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "yaml/yaml.h"
+
+static json_t *load_cases(void)
+{
+	json_error_t je;
+	json_t *doc = json_load_file("data/template/cases.json", 0, &je);
+	if (!doc)
+		fail_msg("cannot load data/template/cases.json: %s (line %d)", je.text, je.line);
+	return doc;
+}
+
+/* Strict equality: 1 and 1.0 differ, as they do for Ansible's callers. */
+static int same(const json_t *a, const json_t *b)
+{
+	if (json_typeof(a) != json_typeof(b))
+		return 0;
+	if (json_is_real(a))
+		return json_real_value(a) == json_real_value(b);
+	if (json_is_array(a)) {
+		if (json_array_size(a) != json_array_size(b))
+			return 0;
+		for (size_t i = 0; i < json_array_size(a); i++)
+			if (!same(json_array_get(a, i), json_array_get(b, i)))
+				return 0;
+		return 1;
+	}
+	if (json_is_object(a)) {
+		const char *k;
+		json_t *v;
+		if (json_object_size(a) != json_object_size(b))
+			return 0;
+		json_object_foreach((json_t *)a, k, v)
+		{
+			json_t *w = json_object_get(b, k);
+			if (!w || !same(v, w))
+				return 0;
+		}
+		return 1;
+	}
+	return json_equal((json_t *)a, (json_t *)b);
+}
+
+static int run_case(const json_t *defaults, const json_t *c, const char *basedir)
+{
+	const char *name = json_string_value(json_object_get(c, "name"));
+	const char *kind = json_string_value(json_object_get(c, "kind"));
+	const char *text = json_string_value(json_object_get(c, "template"));
+	json_t *vars = json_deep_copy(defaults);
+	json_object_update(vars, json_object_get(c, "vars"));
+	struct tmpl_ctx ctx = {vars, "cases.json", 1, 1, basedir, 1};
+	struct err e;
+	err_init(&e);
+	json_t *got = NULL;
+	int rc = 0;
+	if (!strcmp(kind, "cond")) {
+		int res;
+		json_t *cond = json_string(text);
+		rc = tmpl_cond(cond, &ctx, &res, &e);
+		json_decref(cond);
+		if (rc == 0)
+			got = json_boolean(res);
+	} else {
+		got = tmpl_render(text, &ctx, &e);
+		rc = got ? 0 : -1;
+	}
+	const json_t *want = json_object_get(c, "result");
+	const char *want_err = json_string_value(json_object_get(c, "error"));
+	int ok;
+	char *gs = got ? json_dumps(got, JSON_ENCODE_ANY) : NULL;
+	if (want_err) {
+		ok = rc < 0 && strstr(e.msg, want_err);
+		if (!ok)
+			printf("FAIL %s\n  want error containing: %s\n  got: %s%s\n", name,
+			       want_err, rc < 0 ? "error " : "", rc < 0 ? e.msg : gs);
+	} else {
+		ok = rc == 0 && same(want, got);
+		if (!ok) {
+			char *ws = json_dumps(want, JSON_ENCODE_ANY);
+			printf("FAIL %s\n  want: %s\n  got:  %s\n", name, ws, rc < 0 ? e.msg : gs);
+			free(ws);
+		}
+	}
+	free(gs);
+	json_decref(got);
+	json_decref(vars);
+	return ok;
+}
+
+static void test_ansible_cases(void **state)
+{
+	(void)state;
+	json_t *doc = load_cases();
+	const json_t *defaults = json_object_get(doc, "vars");
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(doc, "env"), k, v) setenv(k, json_string_value(v), 1);
+	unsetenv("DROVER_UNSET_ENV");
+	const char *basedir = json_string_value(json_object_get(doc, "basedir"));
+	json_t *cases = json_object_get(doc, "cases");
+	size_t i, failed = 0;
+	json_t *c;
+	json_array_foreach(cases, i, c) failed += !run_case(defaults, c, basedir);
+	printf("%zu of %zu template cases match ansible-core\n", json_array_size(cases) - failed,
+	       json_array_size(cases));
+	json_decref(doc);
+	assert_int_equal(failed, 0);
+}
+
+static json_t *vars_of(const char *json)
+{
+	json_error_t je;
+	json_t *v = json_loads(json, 0, &je);
+	assert_non_null(v);
+	return v;
+}
+
+static void test_error_positions(void **state)
+{
+	(void)state;
+	json_t *vars = vars_of("{\"x\": 1}");
+	struct tmpl_ctx ctx = {vars, "play.yml", 12, 9, NULL, 1};
+	struct err e;
+	char out[4096];
+
+	err_init(&e);
+	assert_null(tmpl_render("port: {{ nope }}", &ctx, &e));
+	assert_int_equal(e.code, ERR_UNDEF);
+	assert_string_equal(e.file, "play.yml");
+	assert_int_equal(e.line, 12);
+	assert_int_equal(e.col, 9 + 9); /* the name starts 9 bytes into the text */
+	assert_non_null(
+	    strstr(err_format(&e, out, sizeof(out)), "play.yml:12:18: 'nope' is undefined"));
+
+	err_init(&e);
+	assert_null(tmpl_render("a\nb {{ x | nosuch }}", &ctx, &e));
+	assert_int_equal(e.line, 13);
+	assert_int_equal(e.col, 10); /* the filter's name */
+	assert_non_null(strstr(e.msg, "nosuch"));
+
+	err_init(&e);
+	assert_null(tmpl_render("{% if x %}\n{{ x + }}\n{% endif %}", &ctx, &e));
+	assert_int_equal(e.code, ERR_TMPL);
+	assert_int_equal(e.line, 13);
+	json_decref(vars);
+}
+
+static void test_unsafe_and_values(void **state)
+{
+	(void)state;
+	struct err e;
+	json_t *vars = vars_of("{\"x\": 2, \"y\": \"{{ x }}\"}");
+	json_t *raw = json_string("{{ x }}");
+	yaml_mark_unsafe(raw);
+	json_object_set(vars, "raw", raw);
+	struct tmpl_ctx ctx = {vars, NULL, 0, 0, NULL, 1};
+
+	err_init(&e);
+	json_t *r = tmpl_render("{{ raw }}", &ctx, &e);
+	assert_non_null(r);
+	assert_string_equal(json_string_value(r), "{{ x }}"); /* never rendered */
+	json_decref(r);
+
+	json_t *tree =
+	    json_pack("{s:O,s:[s,i],s:s}", "u", raw, "l", "{{ x * 3 }}", 7, "{{ 'k' }}", "v");
+	err_init(&e);
+	r = tmpl_render_value(tree, &ctx, &e);
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(r, "u")), "{{ x }}");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(r, "l"), 0)), "6");
+	assert_string_equal(json_string_value(json_object_get(r, "k")), "v");
+	json_decref(r);
+	json_decref(tree);
+
+	err_init(&e);
+	r = tmpl_eval("[x, y | int, omit]", &ctx, &e);
+	assert_non_null(r);
+	assert_int_equal(json_integer_value(json_array_get(r, 0)), 2);
+	assert_int_equal(json_integer_value(json_array_get(r, 1)), 2);
+	assert_string_equal(json_string_value(json_array_get(r, 2)), TMPL_OMIT);
+	json_decref(r);
+
+	err_init(&e);
+	assert_null(tmpl_eval("missing.attr", &ctx, &e));
+	assert_non_null(strstr(e.msg, "'missing' is undefined"));
+
+	json_t *v = json_pack("[b,n,f,s]", 1, 0.5, "it's");
+	char *t = tmpl_to_text(v);
+	assert_string_equal(t, "[True, None, 0.5, \"it's\"]");
+	free(t);
+	json_decref(v);
+	assert_int_equal(tmpl_has_template("a {{ b"), 1);
+	assert_int_equal(tmpl_has_template("a { b } %}"), 0);
+	json_t *empty = json_string("");
+	assert_int_equal(tmpl_truthy(empty), 0);
+	json_decref(empty);
+	json_decref(raw);
+	json_decref(vars);
+}
+
+static void test_cond_forms(void **state)
+{
+	(void)state;
+	json_t *vars = vars_of("{\"x\": 3, \"s\": \"false\"}");
+	struct tmpl_ctx ctx = {vars, "t.yml", 4, 3, NULL, 1};
+	struct err e;
+	int res;
+	json_t *c;
+
+	err_init(&e);
+	assert_int_equal(tmpl_cond(json_true(), &ctx, &res, &e), 0);
+	assert_int_equal(res, 1);
+	assert_int_equal(tmpl_cond(json_null(), &ctx, &res, &e), 0); /* no condition: run */
+	assert_int_equal(res, 1);
+	c = json_pack("[s,s]", "x > 1", "s");
+	assert_int_equal(tmpl_cond(c, &ctx, &res, &e), 0);
+	assert_int_equal(res, 1); /* the string "false" is true */
+	json_decref(c);
+	c = json_pack("[s,s]", "x > 1", "x > 5");
+	assert_int_equal(tmpl_cond(c, &ctx, &res, &e), 0);
+	assert_int_equal(res, 0);
+	json_decref(c);
+	c = json_string("undefined_thing");
+	assert_true(tmpl_cond(c, &ctx, &res, &e) < 0);
+	assert_non_null(strstr(e.msg, "'undefined_thing' is undefined"));
+	assert_non_null(strstr(e.msg, "The conditional check 'undefined_thing' failed"));
+	json_decref(c);
+	json_decref(vars);
+}
+
+struct thread_arg {
+	const json_t *vars;
+	int ok;
+};
+
+static void *render_many(void *p)
+{
+	struct thread_arg *a = p;
+	struct tmpl_ctx ctx = {a->vars, NULL, 0, 0, NULL, 1};
+	a->ok = 1;
+	for (int i = 0; i < 300; i++) {
+		struct err e;
+		err_init(&e);
+		char text[64];
+		snprintf(text, sizeof(text), "{%% for i in l %%}{{ i * %d }},{%% endfor %%}",
+		         i % 7);
+		json_t *r = tmpl_render(text, &ctx, &e);
+		char want[64];
+		int k = i % 7;
+		snprintf(want, sizeof(want), "%d,%d,%d,", k, 2 * k, 3 * k);
+		if (!r || strcmp(json_string_value(r), want))
+			a->ok = 0;
+		json_decref(r);
+	}
+	return NULL;
+}
+
+static void test_threads_share_cache(void **state)
+{
+	(void)state;
+	json_t *vars = vars_of("{\"l\": [1, 2, 3]}");
+	pthread_t th[4];
+	struct thread_arg args[4];
+	for (int i = 0; i < 4; i++) {
+		args[i].vars = vars;
+		pthread_create(&th[i], NULL, render_many, &args[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_true(args[i].ok);
+	}
+	json_decref(vars);
+}
+
+static void test_yaml_dump(void **state)
+{
+	(void)state;
+	json_t *v = vars_of("{\"b\": [1, {\"x\": \"yes\", \"e\": []}], \"a\": {\"s\": \"a: b\", "
+	                    "\"m\": \"l1\\nl2\", \"n\": null}}");
+	struct buf b = BUF_INIT;
+	yaml_dump(v, 2, &b);
+	assert_string_equal(b.s,
+	                    "a:\n  m: 'l1\n\n    l2'\n  n: null\n  s: 'a: b'\nb:\n- 1\n- e: []\n"
+	                    "  x: 'yes'\n");
+	buf_reset(&b);
+	yaml_dump(v, 4, &b);
+	assert_string_equal(b.s,
+	                    "a:\n    m: 'l1\n\n        l2'\n    n: null\n    s: 'a: b'\nb:\n- 1\n"
+	                    "-   e: []\n    x: 'yes'\n");
+	buf_release(&b);
+	json_decref(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_ansible_cases),       cmocka_unit_test(test_error_positions),
+	    cmocka_unit_test(test_unsafe_and_values),   cmocka_unit_test(test_cond_forms),
+	    cmocka_unit_test(test_threads_share_cache), cmocka_unit_test(test_yaml_dump),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	srcpos_free_all();
+	return rc;
+}
