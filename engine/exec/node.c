@@ -155,10 +155,12 @@ static int step_ok(struct prun *pr, const char *title)
 static void after_task(struct prun *pr, struct pb_task *t, struct hstate **act, int n)
 {
 	int failed = 0, batch_failed = 0;
+	/* a failure a rescue section will handle does not count (yet) */
 	for (int i = 0; i < n; i++)
-		failed += act[i]->failed || act[i]->unreachable;
+		failed += (act[i]->failed && !act[i]->rescuable) || act[i]->unreachable;
 	for (int i = 0; i < pr->nbatch; i++)
-		batch_failed += pr->batch[i]->failed || pr->batch[i]->unreachable;
+		batch_failed +=
+		    (pr->batch[i]->failed && !pr->batch[i]->rescuable) || pr->batch[i]->unreachable;
 	if (failed) {
 		const json_t *aef = exec_kw(pr, t, "any_errors_fatal");
 		if (json_is_true(aef) ||
