@@ -211,9 +211,11 @@ static int host_connect(struct ssh_host *h, struct err *e)
 	if (ret)
 		goto fail;
 	if (ssh_connect(s) != SSH_OK) {
+		ssh_options_get_port(s, &port);
 		ret = err_set(e, ERR_UNREACH, NULL, 0, 0,
-		              "Failed to connect to the host via ssh: %s: %s", h->st.addr,
-		              ssh_get_error(s));
+		              "Failed to connect to the host via ssh: ssh: connect to host %s port "
+		              "%u: %s",
+		              h->st.addr, port, ssh_get_error(s));
 		goto fail;
 	}
 	tcp_keepalive(&h->st, ssh_get_fd(s));

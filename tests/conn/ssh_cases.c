@@ -269,7 +269,8 @@ static void test_ssh_auth_failures(void **state)
 {
 	static const char *const denied[] = {"Failed to connect to the host via ssh",
 	                                     "root@127.0.0.1", "Permission denied", NULL};
-	static const char *const refused[] = {"Failed to connect to the host via ssh", NULL};
+	static const char *const refused[] = {
+	    "Failed to connect to the host via ssh: ssh: connect to host 127.0.0.1 port 1", NULL};
 	struct conn_pool *pool = conn_pool_new(NULL);
 	char key[300];
 	json_t *v;
