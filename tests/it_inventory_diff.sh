@@ -70,6 +70,49 @@ for case in data/inventory/*/; do
 	fi
 	popd >/dev/null
 done
+# fails NAME WANT-IN-STDERR COMMAND...: COMMAND must exit 1 and say WANT.
+fails() {
+	local name=$1 want=$2
+	shift 2
+	checks=$((checks + 1))
+	local rc=0
+	"$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	if [ "$rc" -ne 1 ] || ! grep -qF -- "$want" "$tmp/err"; then
+		echo "FAIL $name: exit $rc, stderr: $(head -c 400 "$tmp/err"), want: $want"
+		fail=1
+	fi
+}
+printf '[web]\nh1\n[web:hostz]\n' >"$tmp/bad.ini"
+fails "unknown section kind" "ERROR! $tmp/bad.ini:3:1: section [web:hostz] has unknown type" \
+	"$DROVER_BIN" inventory -i "$tmp/bad.ini" --list
+printf 'all:\n  hosts:\n    n[01:1]:\n' >"$tmp/bad.yml"
+fails "bad range in YAML" "ERROR! $tmp/bad.yml:3:5: host range in 'n[01:1]' must have begin and end of equal length" \
+	"$DROVER_BIN" inventory -i "$tmp/bad.yml" --graph
+printf 'all:\n  hosts: [a\n' >"$tmp/syntax.yml"
+fails "YAML syntax" "ERROR! $tmp/syntax.yml:3:1: YAML syntax error" \
+	"$DROVER_BIN" exec -i "$tmp/syntax.yml" all --list-hosts
+fails "missing source" "ERROR! /nonexistent/hosts: cannot read inventory" \
+	"$DROVER_BIN" inventory -i /nonexistent/hosts --list
+fails "no action" "No action selected" "$DROVER_BIN" inventory -i data/inventory/ranges/hosts.ini
+fails "graph of no group" "Pattern must be valid group name" \
+	"$DROVER_BIN" inventory -i data/inventory/ranges/hosts.ini --graph nosuchgroup
+fails "host matches none" "You must pass a single valid host" \
+	"$DROVER_BIN" inventory -i data/inventory/ranges/hosts.ini --host nosuchhost
+fails "host matches many" "matches 10 hosts" \
+	"$DROVER_BIN" inventory -i data/inventory/ranges/hosts.ini --host padded
+fails "exec needs a pattern" "give one host pattern" "$DROVER_BIN" exec -i h1, --list-hosts
+fails "limit leaves nothing" "leaves us with no hosts" \
+	"$DROVER_BIN" exec -i data/inventory/ranges/hosts.ini all -l nomatch --list-hosts
+fails "limit file missing" "Unable to find limit file" \
+	"$DROVER_BIN" exec -i data/inventory/ranges/hosts.ini all -l @/nonexistent --list-hosts
+# A host list and an implicit localhost, which is never part of `all`.
+same "host list" /dev/stdin "$DROVER_BIN" exec -i 'a,b:2222,' 'all,localhost' --list-hosts <<'OUT'
+  hosts (3):
+    a
+    b
+    localhost
+OUT
+
 [ "$ncases" -ge 7 ] || { echo "FAIL: only $ncases inventory cases found"; fail=1; }
 echo "inventory diff: $checks comparisons over $ncases cases"
 [ $fail -eq 0 ] && echo "ok" || echo "FAILED"
