@@ -281,6 +281,9 @@ static void test_ssh_auth_failures(void **state)
 	json_object_set_new(v, "ansible_ssh_private_key_file", json_string(key));
 	expect_unreach(pool, v, denied);
 
+	/* a fresh pool: the pool keeps the first vars it saw for a host */
+	conn_pool_free(pool);
+	pool = conn_pool_new(NULL);
 	v = ssh_vars("root", NULL);
 	json_object_set_new(v, "ansible_port", json_integer(1));
 	expect_unreach(pool, v, refused);
