@@ -339,6 +339,17 @@ static void test_pool_choice(void **state)
 	assert_string_equal(a->ops->name, "local");
 	json_decref(vars);
 
+	/* other vars do not matter; another user is another connection */
+	vars = json_pack("{s:s, s:s}", "ansible_connection", "local", "app_version", "1.2");
+	assert_ptr_equal(conn_pool_get(pool, "web1", vars, NULL, NULL, &e), a);
+	json_decref(vars);
+	vars = json_pack("{s:s, s:s}", "ansible_connection", "local", "ansible_user", "deploy");
+	b = conn_pool_get(pool, "web1", vars, NULL, NULL, &e);
+	assert_non_null(b);
+	assert_ptr_not_equal(a, b);
+	assert_ptr_equal(conn_pool_get(pool, "web1", vars, NULL, NULL, &e), b);
+	json_decref(vars);
+
 	vars = json_pack("{s:s}", "ansible_connection", "telnet");
 	assert_null(conn_pool_get(pool, "web2", vars, NULL, NULL, &e));
 	assert_int_equal(e.code, ERR_GENERIC);

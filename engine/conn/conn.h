@@ -78,6 +78,7 @@ struct conn_ops {
 struct conn {
 	const struct conn_ops *ops;
 	char *host;          /* inventory name */
+	char *key;           /* the connection vars it was opened with, for the pool */
 	json_t *vars;        /* the host's connection vars (ansible_host, ...), owned */
 	void *priv;          /* the transport's state */
 	struct conn *parent; /* pct: the Proxmox host's connection (borrowed) */
@@ -103,7 +104,9 @@ struct conn_pool *conn_pool_new(const struct conn_defaults *d);
 void conn_pool_free(struct conn_pool *p);
 /*
  * The connection for inventory host `host` with its merged vars `vars`
- * (borrowed; the pool copies what it needs). Opens it on first use. For pct,
+ * (borrowed; the pool copies what it needs). Opens it on first use. The
+ * same host with different connection vars (another ansible_user, port,
+ * key, ...) gets its own connection, as OpenSSH's ControlPath would. For pct,
  * `resolve` gives the vars of the Proxmox host named by pct_host.
  * Returns a borrowed pointer owned by the pool, or NULL with e set.
  */

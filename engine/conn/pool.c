@@ -49,6 +49,7 @@ void conn_pool_free(struct conn_pool *p)
 			c->ops->close(c);
 		json_decref(c->vars);
 		free(c->host);
+		free(c->key);
 		pthread_mutex_destroy(&c->lock);
 		free(c);
 	}
@@ -111,16 +112,57 @@ static const struct conn_ops *choose_ops(const struct conn_pool *p, const char *
 	return NULL;
 }
 
+/* The vars that decide where and how a connection goes. */
+static const char *const conn_var_names[] = {"ansible_connection",
+                                             "ansible_host",
+                                             "ansible_ssh_host",
+                                             "ansible_port",
+                                             "ansible_ssh_port",
+                                             "ansible_user",
+                                             "ansible_ssh_user",
+                                             "ansible_ssh_private_key_file",
+                                             "ansible_private_key_file",
+                                             "ansible_password",
+                                             "ansible_ssh_pass",
+                                             "ansible_ssh_password",
+                                             "ansible_ssh_common_args",
+                                             "ansible_ssh_extra_args",
+                                             "ansible_host_key_checking",
+                                             "ansible_ssh_host_key_checking",
+                                             "ansible_ssh_timeout",
+                                             "ansible_timeout",
+                                             "pct_vmid",
+                                             "pct_host",
+                                             "proxmox_vmid",
+                                             NULL};
+
+static char *conn_key(const json_t *vars)
+{
+	json_t *k = json_object();
+	char *s;
+	int i;
+
+	for (i = 0; conn_var_names[i]; i++) {
+		json_t *v = json_object_get(vars, conn_var_names[i]);
+		if (v)
+			json_object_set(k, conn_var_names[i], v);
+	}
+	s = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(k);
+	return s ? s : xstrdup("{}");
+}
+
 static struct conn *find_or_add(struct conn_pool *p, const char *host, const json_t *vars,
                                 struct err *e)
 {
 	const struct conn_ops *ops;
 	struct conn *c = NULL;
+	char *key = conn_key(vars);
 	size_t i;
 
 	pthread_mutex_lock(&p->lock);
 	for (i = 0; i < p->n; i++)
-		if (!strcmp(p->conns[i]->host, host)) {
+		if (!strcmp(p->conns[i]->host, host) && !strcmp(p->conns[i]->key, key)) {
 			c = p->conns[i];
 			goto out;
 		}
@@ -129,6 +171,8 @@ static struct conn *find_or_add(struct conn_pool *p, const char *host, const jso
 		goto out;
 	c = xcalloc(1, sizeof(*c));
 	c->ops = ops;
+	c->key = key;
+	key = NULL;
 	c->host = xstrdup(host);
 	c->vars = vars ? json_deep_copy(vars) : json_object();
 	if (!c->vars)
@@ -142,6 +186,7 @@ static struct conn *find_or_add(struct conn_pool *p, const char *host, const jso
 	p->conns[p->n++] = c;
 out:
 	pthread_mutex_unlock(&p->lock);
+	free(key);
 	return c;
 }
 
