@@ -47,6 +47,16 @@ else
 	echo "ok   default output"
 fi
 
+# --diff: unified diffs before the result lines (the modules' own headers,
+# which name Ansible's temporary files, are left out of the comparison).
+rm -rf /tmp/drover-suite
+"$DROVER_BIN" run -D -i suite/hosts text/diff.yml 2>&1 | grep -v '^--- before\|^+++ after' >"$tmp/d"
+if ! diff -u text/diff.expected "$tmp/d"; then
+	echo "FAIL --diff output"; fail=1
+else
+	echo "ok   --diff output"
+fi
+
 # Lua hooks: a host_task_start veto fails that host's task; run_end sees the stats.
 "$DROVER_BIN" run -i suite/hosts --hook hooks/veto.lua hooks/hooks.yml >"$tmp/h" 2>&1
 rc=$?

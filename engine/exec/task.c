@@ -493,6 +493,15 @@ static json_t *shown(struct item_run *ir, const json_t *r)
 	                 json_object_get(r, "changed") ?: json_false());
 }
 
+static void show_diff(struct item_run *ir, const json_t *r)
+{
+	const json_t *d = json_object_get(r, "diff");
+	if (d && json_is_true(json_object_get(r, "changed")) &&
+	    kw_bool(ir->pr, ir->t, "diff", ir->vars, ir->pr->x->cfg->diff) &&
+	    !kw_bool(ir->pr, ir->t, "no_log", ir->vars, 0))
+		output_diff(ir->pr->x->cfg->out, d);
+}
+
 static json_t *skip_result(void)
 {
 	return json_pack("{sb sb ss}", "changed", 0, "skipped", 1, "skip_reason",
@@ -549,6 +558,7 @@ static json_t *run_loop(struct item_run *ir, json_t *items, int ignore)
 		any_changed |= st == ST_CHANGED || json_is_true(json_object_get(r, "changed"));
 		any_failed |= st == ST_FAILED || st == ST_UNREACHABLE;
 		all_skipped &= st == ST_SKIPPED;
+		show_diff(ir, r);
 		json_t *lab = label_of(ir, item), *sh = shown(ir, r);
 		output_result(ir->pr->x->cfg->out, ir->h->name, ir->delegate, ir->action, st, sh,
 		              lab, 0);
@@ -702,6 +712,7 @@ int exec_task_host(struct prun *pr, struct pb_task *t, struct hstate *h, json_t 
 		pthread_mutex_unlock(&pr->x->lock);
 	}
 	if (!looped) {
+		show_diff(&ir, r);
 		json_t *sh = shown(&ir, r);
 		output_result(pr->x->cfg->out, h->name, ir.delegate, ir.action, st, sh, NULL,
 		              ignore);

@@ -54,6 +54,11 @@ struct output *output_new(enum out_kind kind, int verbosity, FILE *f)
 	return o;
 }
 
+enum out_kind output_kind(const struct output *o)
+{
+	return o->kind;
+}
+
 void output_free(struct output *o)
 {
 	if (!o)

@@ -42,6 +42,10 @@ void output_result(struct output *o, const char *host, const char *delegate, con
  * callback records r, the default one says "skipping" or "...ignoring". */
 void output_loop_done(struct output *o, const char *host, const char *action, enum out_status st,
                       const json_t *r, int ignored);
+/* --diff: a result's "diff" ({before, after, *_header} or a list of them)
+ * as a unified diff, printed before the result line as Ansible does. */
+void output_diff(struct output *o, const json_t *diff);
+enum out_kind output_kind(const struct output *o);
 /* "included: FILE for h1, h2" */
 void output_included(struct output *o, const char *file, const char *hosts);
 /* A line of text as the default callback prints it (warnings of the run). */
