@@ -60,7 +60,7 @@ static size_t digitpart(const char *s, const char *set, struct buf *out)
 	}
 }
 
-static json_t *parse_prefixed_int(struct lit *l, const char *set, int base)
+static json_t *parse_prefixed_int(struct lit *l, const char *set, int base, int neg)
 {
 	struct buf b = BUF_INIT;
 	size_t n = digitpart(l->p + 2, set, &b);
@@ -69,7 +69,7 @@ static json_t *parse_prefixed_int(struct lit *l, const char *set, int base)
 		errno = 0;
 		long long x = strtoll(buf_str(&b), NULL, base);
 		if (!errno)
-			v = json_integer(x);
+			v = json_integer(neg ? -x : x);
 		l->p += 2 + n;
 	}
 	buf_release(&b);
@@ -80,11 +80,11 @@ static json_t *parse_number(struct lit *l, int neg)
 {
 	const char *s = l->p;
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		return parse_prefixed_int(l, "0123456789abcdefABCDEF", 16);
+		return parse_prefixed_int(l, "0123456789abcdefABCDEF", 16, neg);
 	if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
-		return parse_prefixed_int(l, "01234567", 8);
+		return parse_prefixed_int(l, "01234567", 8, neg);
 	if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
-		return parse_prefixed_int(l, "01", 2);
+		return parse_prefixed_int(l, "01", 2, neg);
 	struct buf b = BUF_INIT;
 	json_t *v = NULL;
 	size_t i = digitpart(s, "0123456789", &b);
@@ -386,6 +386,25 @@ json_t *inv_pyliteral(const char *s)
 	if (!v)
 		return NULL;
 	skip_ws(&l);
+	if (*l.p == ',') {
+		/* "a, b" is a tuple without its parentheses */
+		json_t *t = json_array();
+		json_array_append_new(t, v);
+		v = t;
+		while (*l.p == ',') {
+			l.p++;
+			skip_ws(&l);
+			if (!*l.p || *l.p == '\n')
+				break;
+			json_t *item = parse_value(&l);
+			if (!item) {
+				json_decref(v);
+				return NULL;
+			}
+			json_array_append_new(v, item);
+			skip_ws(&l);
+		}
+	}
 	while (*l.p == '\n' || *l.p == '\r')
 		l.p++;
 	if (*l.p) {
