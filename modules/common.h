@@ -153,6 +153,11 @@ struct mod_http {
 int mod_http_do(struct mod_http *h);
 void mod_http_release(struct mod_http *h);
 
+/* copy with a controller directory as src (modules/copydir.c): "dir/"
+ * copies its contents into dest, "dir" copies dir itself into dest. */
+int mod_copy_dir(struct task_ctx *ctx, const json_t *args, const char *local, json_t *result,
+                 struct err *e);
+
 /* sha1 of data as 40 lower-case hex characters. */
 void mod_sha1(const void *data, size_t len, char out[41]);
 

@@ -329,10 +329,7 @@ static int copy_run(struct task_ctx *ctx, const json_t *args, json_t *result, st
 		goto out;
 	}
 	if (S_ISDIR(sb.st_mode)) {
-		mod_fail(result,
-		         "src %s is a directory: copying directories is not supported by "
-		         "drover yet; use a loop over the files or synchronize",
-		         src);
+		ret = mod_copy_dir(ctx, args, path, result, e);
 		goto out;
 	}
 	if (!(data = read_file(path, &len))) {

@@ -521,6 +521,29 @@ static void test_copy_src_and_dirs(void **state)
 	json_decref(r);
 }
 
+static void test_copy_tree(void **state)
+{
+	(void)state;
+	/* "tree/" copies the contents, "tree" the directory itself */
+	json_t *r =
+	    run("copy", "{\"src\": \"tree/\", \"dest\": \"%s\", \"mode\": \"0600\"}", P("t1"));
+	expect_ok(r, 1);
+	assert_file(P("t1/a.conf"), "a=1\n");
+	assert_file(P("t1/sub/b.conf"), "b=2\n");
+	assert_int_equal(mode_of(P("t1/sub/b.conf")), 0600);
+	expect_ok(
+	    run("copy", "{\"src\": \"tree/\", \"dest\": \"%s\", \"mode\": \"0600\"}", P("t1")), 0);
+	spit(P("t1/a.conf"), "changed locally\n");
+	expect_ok(run("copy", "{\"src\": \"tree/\", \"dest\": \"%s\"}", P("t1")), 1);
+	assert_file(P("t1/a.conf"), "a=1\n");
+	expect_ok(run("copy", "{\"src\": \"tree\", \"dest\": \"%s/\"}", P("t2")), 1);
+	assert_file(P("t2/tree/sub/b.conf"), "b=2\n");
+	r = run_check("copy", "{\"src\": \"tree/\", \"dest\": \"%s\"}", P("t3"));
+	assert_true(changed(r));
+	json_decref(r);
+	assert_int_equal(access(P("t3"), F_OK), -1);
+}
+
 static void test_copy_validate(void **state)
 {
 	(void)state;
@@ -1271,6 +1294,7 @@ int main(void)
 	    cmocka_unit_test(test_copy_check_diff_backup),
 	    cmocka_unit_test(test_copy_src_and_dirs),
 	    cmocka_unit_test(test_copy_validate),
+	    cmocka_unit_test(test_copy_tree),
 	    cmocka_unit_test(test_lineinfile),
 	    cmocka_unit_test(test_lineinfile_backrefs_check),
 	    cmocka_unit_test(test_replace),
