@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -453,6 +456,7 @@ int main(void)
 	    cmocka_unit_test(test_ssh_put_get),
 	    cmocka_unit_test(test_ssh_host_keys),
 	    cmocka_unit_test(test_ssh_auth_failures),
+	    cmocka_unit_test(test_ssh_silent_server),
 	    cmocka_unit_test(test_ssh_timeout),
 	    cmocka_unit_test(test_ssh_threads_one_session),
 	    cmocka_unit_test(test_ssh_proxycommand),

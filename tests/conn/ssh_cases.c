@@ -290,6 +290,33 @@ static void test_ssh_auth_failures(void **state)
 	conn_pool_free(pool);
 }
 
+/* A port that accepts TCP but never speaks SSH must not hang the run. */
+static void test_ssh_silent_server(void **state)
+{
+	struct conn_defaults d = {.host_key_checking = 1, .timeout = 2};
+	struct conn_pool *pool = conn_pool_new(&d);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct err e;
+	json_t *v;
+	double t0;
+
+	(void)state;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	v = ssh_vars("root", NULL);
+	json_object_set_new(v, "ansible_port", json_integer(ntohs(sa.sin_port)));
+	t0 = now_s();
+	assert_null(ssh_get(pool, "node1", v, &e));
+	assert_int_equal(e.code, ERR_UNREACH);
+	assert_true(now_s() - t0 < 6.0);
+	close(fd);
+	conn_pool_free(pool);
+}
+
 static void test_ssh_timeout(void **state)
 {
 	struct conn_pool *pool;
