@@ -5,6 +5,7 @@
  * out the same in `drover inventory --list` as in ansible-inventory.
  */
 #include "inventory/inv_int.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "yaml/yaml.h"
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static struct inv_priv *priv(const struct inventory *inv)
 {
@@ -320,6 +322,8 @@ static int load_path(struct inventory *inv, const char *path, int depth, struct 
 	return rc;
 }
 
+static int load_source(struct inventory *inv, const char *source, struct err *e);
+
 static int load_host_list(struct inventory *inv, const char *list)
 {
 	char *copy = xstrdup(list), *save = NULL;
@@ -346,11 +350,56 @@ static int load_host_list(struct inventory *inv, const char *list)
 	return 0;
 }
 
+/* Ansible's unfrackpath(follow=False): ~ expanded, made absolute and
+ * normalised, symlinks left alone. inventory_dir and messages use it. */
+static char *abs_path(const char *p)
+{
+	struct buf b = BUF_INIT, out = BUF_INIT;
+	const char *home = getenv("HOME");
+	char cwd[4096];
+	if (p[0] == '~' && (p[1] == '/' || !p[1]) && home) {
+		buf_adds(&b, home);
+		p++;
+	} else if (p[0] != '/' && getcwd(cwd, sizeof(cwd))) {
+		buf_adds(&b, cwd);
+		buf_addc(&b, '/');
+	}
+	buf_adds(&b, p);
+	char *save = NULL;
+	for (char *seg = strtok_r(b.s, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(seg, "."))
+			continue;
+		if (!strcmp(seg, "..")) {
+			char *slash = out.len ? strrchr(out.s, '/') : NULL;
+			if (slash) {
+				out.len = (size_t)(slash - out.s);
+				out.s[out.len] = '\0';
+			}
+			continue;
+		}
+		buf_addc(&out, '/');
+		buf_adds(&out, seg);
+	}
+	if (!out.len)
+		buf_addc(&out, '/');
+	buf_release(&b);
+	return buf_detach(&out);
+}
+
 int inventory_load(struct inventory *inv, const char *source, struct err *e)
 {
 	struct stat st;
 	if (strchr(source, ',') && stat(source, &st))
 		return load_host_list(inv, source);
+	char *path = abs_path(source);
+	int rc = load_source(inv, path, e);
+	free(path);
+	return rc;
+}
+
+static int load_source(struct inventory *inv, const char *source, struct err *e)
+{
+	struct stat st;
 	if (stat(source, &st))
 		return err_set(e, ERR_IO, source, 0, 0,
 		               "cannot read inventory: %s (give a file, a directory or a host "
@@ -364,7 +413,7 @@ int inventory_load(struct inventory *inv, const char *source, struct err *e)
 		char *d = xstrdup(source), *slash = strrchr(d, '/');
 		if (slash)
 			*(slash == d ? slash + 1 : slash) = '\0';
-		push_name(&inv->dirs, &inv->ndirs, slash ? d : ".");
+		push_name(&inv->dirs, &inv->ndirs, d);
 		free(d);
 	}
 	return 0;
