@@ -67,6 +67,16 @@ else
 	echo "ok   lua hooks"
 fi
 
+# --list-tasks, --list-tags, --list-hosts: the same text as ansible-playbook.
+for a in text/list*.args; do
+	eval "\"$DROVER_BIN\" run -i suite/hosts $(cat "$a")" >"$tmp/l" 2>&1
+	if ! diff -u "${a%.args}.expected" "$tmp/l"; then
+		echo "FAIL listing: $(cat "$a")"; fail=1
+	else
+		echo "ok   listing: $(cat "$a")"
+	fi
+done
+
 # A syntax error names file:line:col and exits 1 before running anything.
 "$DROVER_BIN" run -i suite/hosts loader/bad_play_key.yml >"$tmp/o" 2>"$tmp/e"
 rc=$?

@@ -12,29 +12,47 @@
 #include <string.h>
 #include <unistd.h>
 
-static void print_tags(const json_t *tags)
+static int cmp_str(const void *a, const void *b)
 {
-	size_t i;
-	json_t *v;
-	printf("TAGS: [");
-	json_array_foreach(tags, i, v) printf("%s%s", i ? ", " : "", json_string_value(v));
-	printf("]");
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Sorted, without duplicates, as Ansible lists tags. */
+static void print_tags(const char *label, const json_t *tags)
+{
+	size_t n = json_array_size(tags), k = 0;
+	const char **v = xcalloc(n + 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_string_value(json_array_get(tags, i));
+	qsort(v, n, sizeof(*v), cmp_str);
+	printf("%s: [", label);
+	for (size_t i = 0; i < n; i++)
+		if (!i || strcmp(v[i], v[i - 1]))
+			printf("%s%s", k++ ? ", " : "", v[i]);
+	printf("]");
+	free(v);
+}
+
+struct sel {
+	json_t *only, *skip;
+};
+
 static void list_tasks_in(const struct pb_list *l, const struct pb_play *p, json_t *alltags,
-                          int show)
+                          int show, const struct sel *sel)
 {
 	for (int i = 0; i < l->n; i++) {
 		const struct pb_task *t = l->v[i];
 		if (t->kind == PB_BLOCK) {
-			list_tasks_in(&t->block, p, alltags, show);
-			list_tasks_in(&t->rescue, p, alltags, show);
-			list_tasks_in(&t->always, p, alltags, show);
+			list_tasks_in(&t->block, p, alltags, show, sel);
 			continue;
 		}
-		if (t->kind == PB_META)
+		json_t *tags = pb_task_tags(t, NULL), *all = pb_task_tags(t, p);
+		int run = exec_tags_match(all, sel->only, sel->skip);
+		json_decref(all);
+		if (!run) {
+			json_decref(tags);
 			continue;
-		json_t *tags = pb_task_tags(t, NULL);
+		}
 		size_t k;
 		json_t *v;
 		json_array_foreach(tags, k, v)
@@ -48,7 +66,7 @@ static void list_tasks_in(const struct pb_list *l, const struct pb_play *p, json
 		if (show) {
 			char *title = pb_task_title(t);
 			printf("      %s\t", title);
-			print_tags(tags);
+			print_tags("TAGS", tags);
 			printf("\n");
 			free(title);
 		}
@@ -60,43 +78,50 @@ static int list_play(struct session *s, const struct cli *c, struct pb_play *p, 
                      struct err *e)
 {
 	json_t *ptags = pb_task_tags(NULL, p);
+	struct sel sel = {exec_split_tags(c->tags, "all"), exec_split_tags(c->skip_tags, NULL)};
+	int rc = 0;
 	printf("\n  play #%d (%s): %s\t", n, p->hosts, p->name);
-	print_tags(ptags);
+	print_tags("TAGS", ptags);
 	printf("\n");
 	if (c->list_hosts) {
 		json_t *hosts = inventory_select(&s->inv, p->hosts, c->limit, e);
 		if (!hosts) {
-			json_decref(ptags);
-			return e->code;
+			rc = e->code;
+			goto out;
 		}
 		printf("    pattern: ['%s']\n    hosts (%zu):\n", p->hosts, json_array_size(hosts));
 		for (size_t i = 0; i < json_array_size(hosts); i++)
 			printf("      %s\n", json_string_value(json_array_get(hosts, i)));
 		json_decref(hosts);
 	}
-	if (c->list_tasks || c->list_tags) {
+	if (c->list_tasks) {
+		printf("    tasks:\n");
+		list_tasks_in(&p->pre_tasks, p, NULL, 1, &sel);
+		list_tasks_in(&p->tasks, p, NULL, 1, &sel);
+		list_tasks_in(&p->post_tasks, p, NULL, 1, &sel);
+	}
+	if (c->list_tags) {
+		/* like ansible-playbook, rescue and always sections are not listed */
 		json_t *all = json_deep_copy(ptags);
-		if (c->list_tasks)
-			printf("    tasks:\n");
-		list_tasks_in(&p->pre_tasks, p, all, c->list_tasks);
-		list_tasks_in(&p->tasks, p, all, c->list_tasks);
-		list_tasks_in(&p->post_tasks, p, all, c->list_tasks);
-		if (c->list_tags) {
-			printf("      TASK TAGS: [");
-			for (size_t i = 0; i < json_array_size(all); i++)
-				printf("%s%s", i ? ", " : "",
-				       json_string_value(json_array_get(all, i)));
-			printf("]\n");
-		}
+		list_tasks_in(&p->pre_tasks, p, all, 0, &sel);
+		list_tasks_in(&p->tasks, p, all, 0, &sel);
+		list_tasks_in(&p->post_tasks, p, all, 0, &sel);
+		printf("      ");
+		print_tags("TASK TAGS", all);
+		printf("\n");
 		json_decref(all);
 	}
+out:
+	json_decref(sel.only);
+	json_decref(sel.skip);
 	json_decref(ptags);
-	return 0;
+	return rc;
 }
 
-static int list_playbook(struct session *s, const struct cli *c, struct playbook *pb, struct err *e)
+static int list_playbook(struct session *s, const struct cli *c, struct playbook *pb,
+                         const char *given, struct err *e)
 {
-	printf("\nplaybook: %s\n", pb->path);
+	printf("\nplaybook: %s\n", given);
 	for (int i = 0; i < pb->nplays; i++)
 		if (list_play(s, c, pb->plays[i], i + 1, e))
 			return e->code;
@@ -115,12 +140,12 @@ static int run_all(struct session *s, struct cli *c, struct playbook **pbs, int 
 	int code = 0;
 	for (int i = 0; i < n; i++) {
 		if (c->list_hosts || c->list_tasks || c->list_tags) {
-			if (list_playbook(s, c, pbs[i], e))
+			if (list_playbook(s, c, pbs[i], c->args.v[i], e))
 				return report(e, EXIT_ERROR);
 			continue;
 		}
 		if (c->syntax_check) {
-			printf("\nplaybook: %s\n", pbs[i]->path);
+			printf("\nplaybook: %s\n", c->args.v[i]);
 			continue;
 		}
 		int rc = exec_playbook(&s->cfg, pbs[i], e);

@@ -39,6 +39,11 @@ int exec_playbook(const struct exec_cfg *cfg, struct playbook *pb, struct err *e
 /* One module on the hosts matching pattern (drover exec). */
 int exec_adhoc(const struct exec_cfg *cfg, const char *pattern, const char *module,
                const json_t *args, struct err *e);
+/* Ansible's tag selection (Taggable.evaluate_tags): only is --tags (["all"]
+ * when none), skip is --skip-tags. 1 when a task with these tags runs. */
+int exec_tags_match(const json_t *tags, const json_t *only, const json_t *skip);
+/* "a,b" -> ["a", "b"]; def (may be NULL) when s is empty. New array. */
+json_t *exec_split_tags(const char *s, const char *def);
 /* Async-signal-safe: ask the running executor to stop. */
 void exec_interrupt(void);
 

@@ -78,11 +78,8 @@ static int intersects(const json_t *a, const json_t *b)
 	return 0;
 }
 
-/* Ansible's Taggable.evaluate_tags. */
-int exec_tag_selected(struct prun *pr, const struct pb_task *t)
+int exec_tags_match(const json_t *tags, const json_t *only, const json_t *skip)
 {
-	json_t *tags = pb_task_tags(t, pr->play);
-	const json_t *only = pr->x->run_tags, *skip = pr->x->skip_tags;
 	int n = (int)json_array_size(tags), run = 1;
 	if (!(json_array_size(only) == 1 && in_list(only, "all"))) {
 		run = in_list(tags, "always") || intersects(only, tags) ||
@@ -96,6 +93,13 @@ int exec_tag_selected(struct prun *pr, const struct pb_task *t)
 		run = !(intersects(skip, tags) || (in_list(skip, "tagged") && n) ||
 		        (in_list(skip, "untagged") && !n) ||
 		        (in_list(skip, "all") && !in_list(tags, "always")));
+	return run;
+}
+
+int exec_tag_selected(struct prun *pr, const struct pb_task *t)
+{
+	json_t *tags = pb_task_tags(t, pr->play);
+	int run = exec_tags_match(tags, pr->x->run_tags, pr->x->skip_tags);
 	json_decref(tags);
 	return run;
 }

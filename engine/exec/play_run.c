@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static json_t *split_tags(const char *s, const char *def)
+json_t *exec_split_tags(const char *s, const char *def)
 {
 	json_t *out = json_array();
 	if (!s || !*s) {
@@ -399,8 +399,8 @@ static void exec_init(struct exec *x, const struct exec_cfg *cfg, struct playboo
 	x->pb = pb;
 	pthread_mutex_init(&x->lock, NULL);
 	x->groups = inventory_groups_var(cfg->inv);
-	x->run_tags = split_tags(cfg->tags, "all");
-	x->skip_tags = split_tags(cfg->skip_tags, NULL);
+	x->run_tags = exec_split_tags(cfg->tags, "all");
+	x->skip_tags = exec_split_tags(cfg->skip_tags, NULL);
 	for (int i = 0; i < cfg->inv->nhosts; i++)
 		exec_host(x, cfg->inv->hosts[i]->name);
 }

@@ -28,4 +28,18 @@ for pb in suite/[0-9]*.yml; do
 		echo "$out (rc $rc)"
 	done
 done
+# Listings (--list-tasks/--list-tags/--list-hosts), compared as text.
+unset ANSIBLE_STDOUT_CALLBACK
+n=0
+while read -r args; do
+	n=$((n + 1))
+	eval "/usr/bin/ansible-playbook -i suite/hosts $args" >"text/list$n.expected" 2>&1 || true
+	echo "$args" >"text/list$n.args"
+done <<'LISTS'
+--list-tasks --list-hosts suite/06_roles.yml suite/14_tags.yml
+--list-tags suite/14_tags.yml
+--list-tasks -t never suite/14_tags.yml
+--list-tasks --list-tags --skip-tags deploy suite/14_tags.yml suite/03_blocks.yml
+--list-tasks suite/07_includes.yml suite/04_handlers.yml
+LISTS
 rm -rf /tmp/drover-suite /tmp/drover-gen.json
