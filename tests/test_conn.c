@@ -456,6 +456,8 @@ int main(void)
 	    cmocka_unit_test(test_ssh_put_get),
 	    cmocka_unit_test(test_ssh_host_keys),
 	    cmocka_unit_test(test_ssh_auth_failures),
+	    cmocka_unit_test(test_ssh_agent),
+	    cmocka_unit_test(test_ssh_key_passphrase_no_tty),
 	    cmocka_unit_test(test_ssh_silent_server),
 	    cmocka_unit_test(test_ssh_timeout),
 	    cmocka_unit_test(test_ssh_threads_one_session),

@@ -290,6 +290,72 @@ static void test_ssh_auth_failures(void **state)
 	conn_pool_free(pool);
 }
 
+/* No key file given: the key comes from ssh-agent. */
+static void test_ssh_agent(void **state)
+{
+	struct conn_pool *pool = conn_pool_new(NULL);
+	char sock[300], line[300], msg[2600];
+	struct conn_result r;
+	struct conn *c;
+	struct err e;
+	int pid = 0;
+	FILE *p;
+	json_t *v;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/agent.sock", tmpdir);
+	snprintf(line, sizeof(line), "ssh-agent -s -a '%s'", sock);
+	p = popen(line, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p))
+		if (!strncmp(line, "SSH_AGENT_PID=", 14))
+			pid = atoi(line + 14);
+	pclose(p);
+	assert_true(pid > 0);
+	assert_int_equal(
+	    sh("SSH_AUTH_SOCK='%s' ssh-add -q '%s/id_ed25519' 2>/dev/null", sock, sshd_dir), 0);
+	setenv("SSH_AUTH_SOCK", sock, 1);
+	v = ssh_vars(TEST_USER, NULL);
+	json_object_del(v, "ansible_ssh_private_key_file");
+	c = ssh_get(pool, "node1", v, &e);
+	unsetenv("SSH_AUTH_SOCK");
+	kill(pid, SIGTERM);
+	if (!c)
+		fail_msg("%s", err_format(&e, msg, sizeof(msg)));
+	run_ok(c, "id -un", NULL, &r);
+	assert_string_equal(buf_str(&r.out), TEST_USER "\n");
+	conn_result_release(&r);
+	conn_pool_free(pool);
+}
+
+/* A key with a passphrase and no terminal to ask on: a clear refusal, no
+ * prompt that would hang an unattended run. */
+static void test_ssh_key_passphrase_no_tty(void **state)
+{
+	struct conn_pool *pool = conn_pool_new(NULL);
+	char key[300];
+	struct err e;
+	json_t *v;
+	int saved = dup(0), null = open("/dev/null", O_RDONLY);
+
+	(void)state;
+	snprintf(key, sizeof(key), "%s/locked_ed25519", tmpdir);
+	assert_int_equal(sh("ssh-keygen -q -t ed25519 -N 'secret phrase' -f '%s'", key), 0);
+	assert_int_equal(sh("cat '%s.pub' >> '%s/authorized_keys'", key, sshd_dir), 0);
+	v = ssh_vars(TEST_USER, NULL);
+	json_object_set_new(v, "ansible_ssh_private_key_file", json_string(key));
+	dup2(null, 0);
+	assert_null(ssh_get(pool, "node1", v, &e));
+	dup2(saved, 0);
+	close(saved);
+	close(null);
+	assert_int_equal(e.code, ERR_UNREACH);
+	assert_non_null(strstr(e.msg, "Permission denied"));
+	assert_non_null(strstr(e.msg, "passphrase"));
+	assert_non_null(strstr(e.msg, key));
+	conn_pool_free(pool);
+}
+
 /* A port that accepts TCP but never speaks SSH must not hang the run. */
 static void test_ssh_silent_server(void **state)
 {
