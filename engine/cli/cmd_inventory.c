@@ -106,36 +106,42 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void py_json(struct buf *b, const json_t *v, int level);
+
+static void py_json_object(struct buf *b, const json_t *v, int level)
+{
+	size_t n = json_object_size(v), k = 0;
+	if (!n) {
+		buf_adds(b, "{}");
+		return;
+	}
+	const char **keys = xcalloc(n, sizeof(*keys));
+	const char *key;
+	json_t *val;
+	json_object_foreach((json_t *)v, key, val)
+	{
+		keys[k++] = key;
+	}
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	buf_adds(b, "{\n");
+	for (size_t i = 0; i < n; i++) {
+		buf_addf(b, "%*s", (level + 1) * 4, "");
+		add_jstr(b, keys[i], strlen(keys[i]));
+		buf_adds(b, ": ");
+		py_json(b, json_object_get(v, keys[i]), level + 1);
+		buf_adds(b, i + 1 < n ? ",\n" : "\n");
+	}
+	buf_addf(b, "%*s}", level * 4, "");
+	free(keys);
+}
+
 /* json.dumps(v, sort_keys=True, indent=4, ensure_ascii=False). */
 static void py_json(struct buf *b, const json_t *v, int level)
 {
 	switch (json_typeof(v)) {
-	case JSON_OBJECT: {
-		size_t n = json_object_size(v), k = 0;
-		if (!n) {
-			buf_adds(b, "{}");
-			return;
-		}
-		const char **keys = xcalloc(n, sizeof(*keys));
-		const char *key;
-		json_t *val;
-		json_object_foreach((json_t *)v, key, val)
-		{
-			keys[k++] = key;
-		}
-		qsort(keys, n, sizeof(*keys), cmp_str);
-		buf_adds(b, "{\n");
-		for (size_t i = 0; i < n; i++) {
-			buf_addf(b, "%*s", (level + 1) * 4, "");
-			add_jstr(b, keys[i], strlen(keys[i]));
-			buf_adds(b, ": ");
-			py_json(b, json_object_get(v, keys[i]), level + 1);
-			buf_adds(b, i + 1 < n ? ",\n" : "\n");
-		}
-		buf_addf(b, "%*s}", level * 4, "");
-		free(keys);
+	case JSON_OBJECT:
+		py_json_object(b, v, level);
 		return;
-	}
 	case JSON_ARRAY: {
 		size_t n = json_array_size(v);
 		if (!n) {

@@ -143,6 +143,41 @@ struct expand {
 	json_t *out;
 };
 
+static int expand(struct expand *x, const char *name, int depth);
+
+/* Each value of the range [beg:end:step] put in place of name's first
+ * [...] (lb..rb), the result expanded further. */
+static int expand_seq(struct expand *x, const char *name, const char *lb, const char *rb,
+                      const char *beg, const char *end, long step, int width, int depth)
+{
+	const char *lbeg = strlen(beg) == 1 ? strchr(letters, beg[0]) : NULL;
+	const char *lend = strlen(end) == 1 ? strchr(letters, end[0]) : NULL;
+	long b, e;
+	if (lbeg && lend) {
+		b = lbeg - letters;
+		e = lend - letters;
+		if (b > e)
+			return RANGE_ERR("host range in '%s' must have begin <= end", name);
+	} else if (num(beg, &b) || num(end, &e)) {
+		return RANGE_ERR("host range in '%s' needs numbers or single letters, not '%s:%s'",
+		                 name, beg, end);
+	}
+	for (long v = b; v <= e; v += step) {
+		struct buf nb = BUF_INIT;
+		buf_add(&nb, name, (size_t)(lb - name));
+		if (lbeg && lend)
+			buf_addc(&nb, letters[v]);
+		else
+			buf_addf(&nb, "%0*ld", width, v);
+		buf_adds(&nb, rb + 1);
+		int rc = expand(x, buf_str(&nb), depth + 1);
+		buf_release(&nb);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* The first [a:b:c] of name, expanded, then the rest recursively. */
 static int expand(struct expand *x, const char *name, int depth)
 {
@@ -163,7 +198,7 @@ static int expand(struct expand *x, const char *name, int depth)
 		*c = '\0';
 	}
 	const char *beg = parts[0], *end = n > 1 ? parts[1] : "";
-	long step = 1, b, e;
+	long step = 1;
 	if (n != 2 && n != 3) {
 		rc = RANGE_ERR("host range [%s] in '%s' must be begin:end or begin:end:step",
 		               lb + 1 == rb ? "" : parts[0], name);
@@ -187,43 +222,7 @@ static int expand(struct expand *x, const char *name, int depth)
 		               name);
 		goto out;
 	}
-	const char *ib = strlen(beg) == 1 ? strchr(letters, beg[0]) : NULL;
-	const char *ie = strlen(end) == 1 ? strchr(letters, end[0]) : NULL;
-	for (long i = 0;; i++) {
-		struct buf nb = BUF_INIT;
-		buf_add(&nb, name, (size_t)(lb - name));
-		if (ib && ie) {
-			if (ib > ie) {
-				buf_release(&nb);
-				rc = RANGE_ERR("host range in '%s' must have begin <= end", name);
-				goto out;
-			}
-			if (ib + i * step > ie) {
-				buf_release(&nb);
-				break;
-			}
-			buf_addc(&nb, ib[i * step]);
-		} else {
-			if (num(beg, &b) || num(end, &e)) {
-				buf_release(&nb);
-				rc =
-				    RANGE_ERR("host range in '%s' needs numbers or single letters, "
-				              "not '%s:%s'",
-				              name, beg, end);
-				goto out;
-			}
-			if (b + i * step > e) {
-				buf_release(&nb);
-				break;
-			}
-			buf_addf(&nb, "%0*ld", width, b + i * step);
-		}
-		buf_adds(&nb, rb + 1);
-		rc = expand(x, buf_str(&nb), depth + 1);
-		buf_release(&nb);
-		if (rc)
-			goto out;
-	}
+	rc = expand_seq(x, name, lb, rb, beg, end, step, width, depth);
 out:
 	free(inner);
 	return rc;
