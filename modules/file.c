@@ -204,8 +204,13 @@ static int file_run(struct task_ctx *ctx, const json_t *args, json_t *result, st
 	if (now.exists && !strcmp(state, "hard"))
 		json_object_set_new(result, "state", json_string("hard"));
 diff:
-	if (changed)
+	if (changed && ctx->diff)
 		diff_state(result, path, before, state);
+	/* Ansible names the path "dest" for the link and touch states */
+	if (!strcmp(state, "link") || !strcmp(state, "hard") || !strcmp(state, "touch")) {
+		json_object_set_new(result, "dest", json_string(path));
+		json_object_del(result, "path");
+	}
 	if (mod_str(args, "src") && (!strcmp(state, "link") || !strcmp(state, "hard")))
 		json_object_set_new(result, "src", json_string(mod_str(args, "src")));
 out:
