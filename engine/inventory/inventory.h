@@ -3,11 +3,22 @@
  * group_vars/ and host_vars/, host patterns.
  *
  * An inventory owns its hosts and groups. Hosts keep the order in which
- * they were first defined (Ansible's order). Variables are stored per
- * layer and merged on request with Ansible's precedence: all < parent
- * groups < child groups (ansible_group_priority breaks ties by depth) <
- * host; group_vars/ and host_vars/ files beside the inventory are layered
- * as in ../shared/reference/ansible.md. Parse errors carry file:line:col.
+ * they were first defined, groups the order they were created and children
+ * the order they were added: Ansible's orders, so `drover inventory --list`
+ * is byte for byte ansible-inventory's. Variables are stored per layer and
+ * merged on request in Ansible's order (VariableManager.get_vars): group
+ * `all`, then the host's groups sorted by (depth, ansible_group_priority,
+ * name) where depth is the longest path from `all`, then group_vars/all
+ * files (inventory side, playbook side), group_vars/<group> files (same),
+ * then the host's own vars, host_vars/ files (inventory side, playbook
+ * side). A later layer replaces whole top-level keys.
+ *
+ * Sources are read as Ansible reads them (see ini.c, yaml_inv.c); unlike
+ * Ansible, a source that does not parse is an error, not a warning, and
+ * every parse error carries file:line:col. Sources are made absolute.
+ *
+ * Not thread-safe: load, finish and select on one thread (select may add
+ * the implicit localhost); the const lookups may then run anywhere.
  */
 #ifndef DROVER_INVENTORY_H
 #define DROVER_INVENTORY_H
@@ -63,8 +74,9 @@ int inventory_add_vars_dir(struct inventory *inv, const char *dir, struct err *e
 
 struct inv_host *inventory_host(const struct inventory *inv, const char *name);
 struct inv_group *inventory_group(const struct inventory *inv, const char *name);
-/* The host's merged vars with precedence applied (new reference). Includes
- * inventory_hostname, group_names, inventory_dir... only when with_magic. */
+/* The host's merged vars with precedence applied (new reference), NULL for
+ * an unknown host. With with_magic, also inventory_hostname(_short),
+ * group_names, groups, inventory_dir and inventory_file. */
 json_t *inventory_host_vars(const struct inventory *inv, const char *host, int with_magic);
 /* {group: [host names]} as the `groups` magic var (new ref): each list in
  * Ansible's order (the group's own hosts, then its descendants', breadth
@@ -77,8 +89,11 @@ json_t *inventory_group_hosts(const struct inventory *inv, const char *group);
  * Hosts matching an Ansible pattern ("web:&prod:!web3", "k3s_*", "~re",
  * "g[0]", "g[1:]"), in inventory order, intersected with limit (may be NULL;
  * "@file" reads one pattern per line). New JSON array of host names.
- * Unknown pattern parts warn; an empty result is not an error here.
- * Implicit localhost is added when named but not listed.
+ * Unknown pattern parts warn (Ansible's "Could not match supplied host
+ * pattern, ignoring: X"); an empty result is not an error here. A bad
+ * regex, a subscript past the end or a missing limit file is (NULL, e set).
+ * "localhost" (or 127.0.0.1, ::1) named but not listed adds the implicit
+ * localhost: ansible_connection=local, in no group, never part of `all`.
  */
 json_t *inventory_select(struct inventory *inv, const char *pattern, const char *limit,
                          struct err *e);
