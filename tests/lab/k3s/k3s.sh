@@ -365,26 +365,37 @@ snap_files() {
 	done | sort -n | cut -d' ' -f2
 }
 
+# k3s prints an ETCDSnapshotFileList (kubectl's JSON printer: 4-space
+# indent) or a tabwriter table, oldest first.
 snap_ls() {
-	if [ "$SNAP_OUT" = json ]; then
-		printf '{"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":""},"items":['
+	case $SNAP_OUT in
+	json)
+		printf '{\n    "apiVersion": "k3s.cattle.io/v1",\n    "items": ['
 		sep=
 		for n in $(snap_files ""); do
 			f=$SNAP_DIR/$n
-			printf '%s{"apiVersion":"k3s.cattle.io/v1","kind":"ETCDSnapshotFile","metadata":{"name":"local-%s","creationTimestamp":null},"spec":{"snapshotName":"%s","nodeName":"%s","location":"file://%s"},"status":{"readyToUse":true,"size":"%s","creationTime":"%s"}}' \
-				"$sep" "$n" "$n" "$NODE" "$f" "$(wc -c <"$f" | tr -d ' ')" "$(date -u -r "$f" +%Y-%m-%dT%H:%M:%SZ)"
+			t=$(date -u -r "$f" +%Y-%m-%dT%H:%M:%SZ)
+			printf '%s\n        {\n            "apiVersion": "k3s.cattle.io/v1",\n            "kind": "ETCDSnapshotFile",\n            "metadata": {\n                "creationTimestamp": "%s",\n                "name": "local-%s"\n            },\n            "spec": {\n                "location": "file://%s",\n                "nodeName": "%s",\n                "snapshotName": "%s"\n            },\n            "status": {\n                "creationTime": "%s",\n                "readyToUse": true,\n                "size": "%s"\n            }\n        }' \
+				"$sep" "$t" "$n" "$f" "$NODE" "$n" "$t" "$(wc -c <"$f" | tr -d ' ')"
 			sep=,
 		done
-		printf ']}\n'
-		return 0
-	fi
-	[ -z "$SNAP_OUT" ] || [ "$SNAP_OUT" = table ] || fatal "invalid output format: $SNAP_OUT"
-	printf '%-40s %-90s %-10s %s\n' Name Location Size Created
-	for n in $(snap_files ""); do
-		f=$SNAP_DIR/$n
-		printf '%-40s %-90s %-10s %s\n' "$n" "file://$f" "$(wc -c <"$f" | tr -d ' ')" \
-			"$(date -u -r "$f" +%Y-%m-%dT%H:%M:%SZ)"
-	done
+		[ -n "$sep" ] && printf '\n    '
+		printf '],\n    "kind": "ETCDSnapshotFileList",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n'
+		;;
+	'' | table)
+		{
+			printf 'Name\tLocation\tSize\tCreated\n'
+			for n in $(snap_files ""); do
+				f=$SNAP_DIR/$n
+				printf '%s\tfile://%s\t%s\t%s\n' "$n" "$f" "$(wc -c <"$f" | tr -d ' ')" \
+					"$(date -u -r "$f" +%Y-%m-%dT%H:%M:%SZ)"
+			done
+		} | awk -F'\t' '{ for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NR }
+			END { for (r = 1; r <= n; r++) { line = ""; for (i = 1; i < 4; i++) line = line sprintf("%-" w[i] + 1 "s", c[r, i]); print line c[r, 4] } }'
+		;;
+	yaml) fatal "stand-in: -o yaml is not implemented; use -o json" ;;
+	*) fatal "invalid output format: $SNAP_OUT" ;;
+	esac
 }
 
 cmd_etcd_snapshot() {
@@ -409,23 +420,20 @@ cmd_etcd_snapshot() {
 	ls | list) snap_ls ;;
 	delete)
 		[ -n "$SNAP_ARGS" ] || fatal "Error: no snapshots given for removal"
-		rc=0
 		for n in $SNAP_ARGS; do
 			if [ -f "$SNAP_DIR/$n" ]; then
 				rm -f "$SNAP_DIR/$n"
 				log info "Snapshot $n deleted."
 			else
-				log warning "Snapshot $n not found"
-				rc=1
+				log warning "Snapshot $n not found."
 			fi
 		done
-		return $rc
 		;;
 	prune)
 		total=$(snap_files "$SNAP_NAME-" | wc -l)
 		for n in $(snap_files "$SNAP_NAME-" | head -n $((total > SNAP_RET ? total - SNAP_RET : 0))); do
 			rm -f "$SNAP_DIR/$n"
-			log info "Removing local snapshot $SNAP_DIR/$n"
+			log info "Snapshot $n deleted."
 		done
 		;;
 	esac
