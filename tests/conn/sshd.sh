@@ -48,11 +48,18 @@ EOF
 	if [ "$port" -eq 22 ]; then spec=$addr; else spec="[$addr]:$port"; fi
 	echo "$spec $(cut -d' ' -f1,2 "$dir/host_ed25519_key.pub")" > "$dir/known_hosts"
 	/usr/sbin/sshd -t -f "$dir/sshd_config"
-	/usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"
+	rm -f "$dir/sshd.pid"
+	# -D: we see it die when it cannot listen (port taken); no fd of the
+	# caller (ctest's pipes) stays open in the daemon
+	/usr/sbin/sshd -D -f "$dir/sshd_config" -E "$dir/sshd.log" </dev/null >/dev/null 2>&1 &
+	pid=$!
 	# sshd writes its pid once it listens
 	i=0
-	while [ ! -s "$dir/sshd.pid" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	[ -s "$dir/sshd.pid" ] || { cat "$dir/sshd.log" >&2; exit 1; }
+	while [ ! -s "$dir/sshd.pid" ] && [ $i -lt 100 ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ -s "$dir/sshd.pid" ] || { tail -5 "$dir/sshd.log" >&2; kill "$pid" 2>/dev/null; exit 1; }
 }
 
 tree() {
