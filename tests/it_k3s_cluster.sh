@@ -18,7 +18,7 @@ export DROVER_LAB_NET=${K3S_IT_LAB_NET:-127.0.58}
 export K3S_STANDIN_API_ADDR=${K3S_IT_API_ADDR:-127.0.5.71}
 export K3S_STANDIN_RELEASES_ADDR=${K3S_IT_REL_ADDR:-127.0.5.72}
 CL=$HERE/lab/k3s/cluster
-LAB=$HERE/lab/lab
+LAB=${K3S_STANDIN_LAB:-$HERE/lab/lab}
 REL=http://$K3S_STANDIN_RELEASES_ADDR:8080
 OLD=v1.30.6+k3s1
 NEW=v1.31.4+k3s1
@@ -156,8 +156,8 @@ check "etcd-snapshot save on the server" has "$out" 'Snapshot pre-upgrade-k3s-s-
 check "... a real file in the default dir" on k3s-s-01 'ls /var/lib/rancher/k3s/server/db/snapshots/pre-upgrade-k3s-s-01-* >/dev/null'
 out=$(on k3s-w-01 k3s etcd-snapshot save 2>&1)
 check "etcd-snapshot on an agent fails (no etcd there)" has "$out" 'etcd datastore disabled'
-out=$(PATH=$HERE/lab:$PATH timeout 60 "$HERE/lab/pct" exec 101 -- /usr/local/bin/k3s etcd-snapshot ls -o json 2>&1)
-check "pct exec 101 -- k3s etcd-snapshot ls -o json (Proxmox-host stand-in)" has "$out" '"snapshotName":"pre-upgrade-k3s-s-01-'
+out=$(timeout 60 "$(dirname "$LAB")/pct" exec 101 -- /usr/local/bin/k3s etcd-snapshot ls -o json 2>&1)
+check "pct exec 101 -- k3s etcd-snapshot ls -o json (Proxmox-host stand-in)" has "$out" '"snapshotName": "pre-upgrade-k3s-s-01-'
 
 if [ $FAILS -ne 0 ]; then
 	echo "$FAILS check(s) failed"
