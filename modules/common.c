@@ -430,6 +430,13 @@ static char *try_path(const char *dir, const char *sub, const char *src)
 char *mod_find_src(const struct task_ctx *ctx, const char *src, const char *subdir)
 {
 	char *p = NULL;
+	if (src[0] == '~' && (src[1] == '/' || !src[1]) && getenv("HOME")) {
+		p = xasprintf("%s%s", getenv("HOME"), src + 1);
+		if (access(p, F_OK) == 0)
+			return p;
+		free(p);
+		return NULL;
+	}
 	if (src[0] == '/')
 		return access(src, F_OK) == 0 ? xstrdup(src) : NULL;
 	if (ctx->role_path && (p = try_path(ctx->role_path, subdir, src)))

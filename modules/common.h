@@ -153,6 +153,12 @@ struct mod_http {
 int mod_http_do(struct mod_http *h);
 void mod_http_release(struct mod_http *h);
 
+/* Write data to dest through a temp file that the "validate" command (with
+ * %s for the file) must accept first. 0, 1 when validation failed (result
+ * filled), <0 unreachable. mode < 0 keeps dest's mode. */
+int mod_put_validated(struct task_ctx *ctx, const json_t *args, const char *data, size_t len,
+                      const char *dest, int mode, json_t *result, struct err *e);
+
 /* copy with a controller directory as src (modules/copydir.c): "dir/"
  * copies its contents into dest, "dir" copies dir itself into dest. */
 int mod_copy_dir(struct task_ctx *ctx, const json_t *args, const char *local, json_t *result,

@@ -52,8 +52,8 @@ static int want_mode(const json_t *args, const struct mod_stat *st, int *mode, j
 }
 
 /* Write through a temp file so validate sees the new content first. */
-static int put_validated(struct task_ctx *ctx, const json_t *args, const char *data, size_t len,
-                         const char *dest, int mode, json_t *result, struct err *e)
+int mod_put_validated(struct task_ctx *ctx, const json_t *args, const char *data, size_t len,
+                      const char *dest, int mode, json_t *result, struct err *e)
 {
 	const char *validate = mod_str(args, "validate");
 	char *tmp = xasprintf("%s.drover-validate", dest);
@@ -178,7 +178,7 @@ static int write_file(struct task_ctx *ctx, const json_t *args, const char *data
 			return ret;
 	}
 	if (mod_str(args, "validate"))
-		return put_validated(ctx, args, data, len, dest, mode, result, e);
+		return mod_put_validated(ctx, args, data, len, dest, mode, result, e);
 	ret = conn_put(ctx->conn, data, len, dest, mode, &ctx->exec, e);
 	if (ret == ERR_IO) {
 		/* the host answered but refused the write: a task failure */

@@ -309,8 +309,15 @@ int mod_edit_finish(struct task_ctx *ctx, const json_t *args, const char *path,
 		if (st->exists && mod_bool(args, "backup") &&
 		    (ret = backup(ctx, path, result, backup_key, e)) != 0)
 			goto out;
-		ret = conn_put(ctx->conn, after->s ? after->s : "", after->len, path,
-		               st->exists ? -1 : 0644, &ctx->exec, e);
+		if (mod_str(args, "validate")) {
+			ret = mod_put_validated(ctx, args, after->s ? after->s : "", after->len,
+			                        path, st->exists ? -1 : 0644, result, e);
+			if (ret != 0)
+				goto out;
+		} else {
+			ret = conn_put(ctx->conn, after->s ? after->s : "", after->len, path,
+			               st->exists ? -1 : 0644, &ctx->exec, e);
+		}
 		if (ret == ERR_IO) {
 			mod_fail(result, "%s", e->msg);
 			err_init(e);

@@ -649,6 +649,21 @@ static void test_lineinfile_backrefs_check(void **state)
 	                    "ListenAddress 127.0.0.1\nPort 22\nadded\n");
 	json_decref(r);
 	assert_file(P("ssh"), "ListenAddress 127.0.0.1\nPort 22\n");
+	/* validate sees the new file first; a rejected edit changes nothing */
+	r = run("lineinfile",
+	        "{\"path\": \"%s\", \"line\": \"Bogus yes\", \"validate\": "
+	        "\"sh -c '! grep -q Bogus %%s'\"}",
+	        P("ssh"));
+	assert_true(failed(r));
+	json_decref(r);
+	assert_file(P("ssh"), "ListenAddress 127.0.0.1\nPort 22\n");
+	assert_int_equal(temp_files_left(), 0);
+	expect_ok(run("lineinfile",
+	              "{\"path\": \"%s\", \"line\": \"Good yes\", \"validate\": "
+	              "\"sh -c '! grep -q Bogus %%s'\"}",
+	              P("ssh")),
+	          1);
+	assert_file(P("ssh"), "ListenAddress 127.0.0.1\nPort 22\nGood yes\n");
 }
 
 static void test_replace(void **state)
