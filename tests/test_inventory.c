@@ -371,6 +371,25 @@ static void test_patterns(void **state)
 	free(p);
 }
 
+/* The implicit localhost gets `all` vars and its own host_vars/ file. */
+static void test_implicit_localhost_vars(void **state)
+{
+	(void)state;
+	char *p = write_tmp("lh/hosts", "web1\n[all:vars]\nsite=lab\n");
+	char *hv = write_tmp("lh/host_vars/localhost.yml",
+	                     "ansible_python_interpreter: /usr/bin/python3\n");
+	struct inventory inv;
+	load_ok(&inv, p);
+	expect_select(&inv, "localhost", NULL, "[\"localhost\"]");
+	json_t *v = inventory_host_vars(&inv, "localhost", 0);
+	assert_json(v, "{\"ansible_connection\":\"local\",\"ansible_python_interpreter\":"
+	               "\"/usr/bin/python3\",\"site\":\"lab\"}");
+	json_decref(v);
+	inventory_release(&inv);
+	free(hv);
+	free(p);
+}
+
 /* An explicit localhost is used as is, with no implied connection. */
 static void test_explicit_localhost(void **state)
 {
@@ -475,6 +494,7 @@ int main(void)
 	    cmocka_unit_test(test_host_list),
 	    cmocka_unit_test(test_patterns),
 	    cmocka_unit_test(test_explicit_localhost),
+	    cmocka_unit_test(test_implicit_localhost_vars),
 	    cmocka_unit_test(test_precedence),
 	    cmocka_unit_test(test_vars_file_errors),
 	};

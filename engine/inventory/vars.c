@@ -180,12 +180,16 @@ static int load_vars_dir(struct inventory *inv, const char *dir, const char *sid
 			json_object_set_new(json_object_get(d, "group_vars"), inv->groups[i]->name,
 			                    v);
 	}
-	for (int i = 0; i < inv->nhosts && !rc; i++) {
-		json_t *v = find_vars(hdir, inv->hosts[i]->name, e);
+	/* the implicit localhost may be created later, by a pattern naming it */
+	static const char *const local[] = {"localhost", "127.0.0.1", "::1"};
+	for (int i = 0; i < inv->nhosts + 3 && !rc; i++) {
+		const char *name = i < inv->nhosts ? inv->hosts[i]->name : local[i - inv->nhosts];
+		if (i >= inv->nhosts && inventory_host(inv, name))
+			continue;
+		json_t *v = find_vars(hdir, name, e);
 		rc = e->code;
 		if (v)
-			json_object_set_new(json_object_get(d, "host_vars"), inv->hosts[i]->name,
-			                    v);
+			json_object_set_new(json_object_get(d, "host_vars"), name, v);
 	}
 	if (!rc)
 		json_array_append(json_object_get(inv->gv_files, side), d);
