@@ -32,6 +32,15 @@ LAB_ADDR_BASE=10
 LAB_VMID_BASE=100
 LAB_MAX_NODES=200
 
+lab_check_settings() {
+	[[ $LAB_SSH_PORT =~ ^[1-9][0-9]{0,4}$ ]] && [ "$LAB_SSH_PORT" -le 65535 ] ||
+		lab_die "DROVER_LAB_SSH_PORT='$LAB_SSH_PORT' is not a port number (1-65535)"
+	[[ $LAB_NET =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}$ ]] ||
+		lab_die "DROVER_LAB_NET='$LAB_NET' must be three octets in 127.0.0.0/8, e.g. 127.0.7"
+	[[ $LAB_FANOUT_NET =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}$ ]] ||
+		lab_die "DROVER_LAB_FANOUT_NET='$LAB_FANOUT_NET' must be three octets in 127.0.0.0/8, e.g. 127.0.1"
+}
+
 lab_die() {
 	printf 'lab: error: %s\n' "$*" >&2
 	exit 1

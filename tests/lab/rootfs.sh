@@ -107,25 +107,42 @@ lab_rootfs_customise() {
 	apt-get -o RootDir="$r" clean 2>/dev/null || rm -rf "$r"/var/cache/apt/archives/*.deb
 }
 
+# lab_rootfs_discard DIR: remove a partial build. An interrupted debootstrap
+# can leave /proc or /sys mounted inside it; unmount those first and never
+# let rm cross into another filesystem.
+lab_rootfs_discard() {
+	local m
+	[ -e "$1" ] || return 0
+	for m in $(awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r); do
+		umount -l "$m" 2>/dev/null || true
+	done
+	rm -rf --one-file-system "$1"
+}
+
 lab_rootfs_build() {
-	local dest=$1 mirror tmp log
+	local dest=$1 mirror tmp log old
 	lab_need_root
 	lab_need_tools debootstrap chroot sha256sum
 	mirror=$(lab_mirror) || lab_die "no Debian mirror for suite '$LAB_SUITE' in /etc/apt/sources.list*; add one or set DROVER_LAB_MIRROR"
 	mkdir -p "$LAB_CACHE"
 	# Leftovers of interrupted builds are never reused.
-	rm -rf "$LAB_CACHE"/.build-*
+	for old in "$LAB_CACHE"/.build-*; do
+		lab_rootfs_discard "$old"
+	done
 	tmp=$(mktemp -d "$LAB_CACHE/.build-XXXXXX")
 	log=$tmp.log
+	trap 'lab_rootfs_discard "$tmp"; rm -f "$log"; lab_die "rootfs build interrupted; nothing was kept"' INT TERM HUP
 	lab_say "building the lab rootfs ($LAB_SUITE from $mirror) into $dest; takes about a minute, once"
 	if ! debootstrap --variant=minbase --include="$LAB_PACKAGES" \
 		"$LAB_SUITE" "$tmp/rootfs" "$mirror" >"$log" 2>&1; then
 		tail -n 20 "$log" >&2
-		rm -rf "$tmp" "$log"
+		lab_rootfs_discard "$tmp"
+		rm -f "$log"
 		lab_die "debootstrap failed (log tail above); check that $mirror is reachable"
 	fi
 	lab_rootfs_customise "$tmp/rootfs"
 	mv -T "$tmp/rootfs" "$dest"
+	trap - INT TERM HUP
 	rm -rf "$tmp" "$log"
 	lab_say "rootfs ready: $dest"
 }
