@@ -80,8 +80,6 @@ int exec_task_host(struct prun *pr, struct pb_task *t, struct hstate *h, json_t 
 /* The loop items of t for vars, or NULL with *none set when t has no loop. */
 json_t *exec_loop_items(const struct pb_task *t, const json_t *vars, struct err *e);
 void exec_include(struct prun *pr, struct pb_task *t, struct hstate **hs, int n);
-void exec_include_group(struct prun *pr, struct pb_task *t, const char *file, struct hstate **hs,
-                        int n);
 void exec_flush_handlers(struct prun *pr, struct hstate **hs, int n);
 void exec_parallel(int n, int forks, void (*fn)(void *ud, int i), void *ud);
 int exec_tag_selected(struct prun *pr, const struct pb_task *t);
