@@ -206,6 +206,17 @@ kc create --validate=false -f - >/dev/null <<EOF
 EOF
 out=$(kc drain k3s-w-01 --ignore-daemonsets --delete-emptydir-data --timeout=5s 2>&1)
 check "a pod without a controller needs --force" has "$out" 'cannot delete Pods that declare no controller (use --force to override): default/debug'
+# Mirror pods (static pods) are left alone; --force takes the naked pod.
+kc create --validate=false -f - >/dev/null <<EOF
+{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kube-vip-k3s-w-01", "namespace": "kube-system",
+  "annotations": {"kubernetes.io/config.mirror": "4d2f0c"},
+  "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "k3s-w-01", "uid": "0", "controller": true}]},
+ "spec": {"nodeName": "k3s-w-01", "containers": [{"name": "kube-vip", "image": "kube-vip"}]}}
+EOF
+out=$(kc drain k3s-w-01 --ignore-daemonsets --delete-emptydir-data --force --disable-eviction --timeout=20s 2>&1)
+check "drain --force deletes the pod without a controller" has "$out" 'pod/debug deleted'
+check "... and leaves the mirror pod alone" test "$(kc get pod -n kube-system kube-vip-k3s-w-01 -o name)" = pod/kube-vip-k3s-w-01
+check "... and finishes" has "$out" 'node/k3s-w-01 drained'
 kc uncordon k3s-w-01 >/dev/null
 cache_node=$(node_of cache)
 out=$(kc drain "$cache_node" --ignore-daemonsets --force --timeout=5s 2>&1)
