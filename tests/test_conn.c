@@ -319,6 +319,26 @@ static void test_local_become_root(void **state)
 	assert_int_equal(conn_get(c, "/nonexistent/x", &b, &o, &e), ERR_IO);
 	assert_non_null(strstr(e.msg, "/nonexistent/x"));
 	buf_release(&b);
+
+	/* su from root needs no password */
+	assert_int_equal(system("id nobody >/dev/null 2>&1"), 0);
+	o.become_method = "su";
+	o.become_user = "nobody";
+	o.env = env;
+	run_ok(c, "echo \"$(id -un) $V\"", &o, &r);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(buf_str(&r.out), "nobody a'b\n");
+	conn_result_release(&r);
+	o.become_password = "x";
+	err_init(&e);
+	assert_int_equal(conn_exec(c, "true", &o, &r, &e), ERR_GENERIC);
+	assert_non_null(strstr(e.msg, "su cannot take a password"));
+	conn_result_release(&r);
+	o.become_method = "doas";
+	err_init(&e);
+	assert_int_equal(conn_exec(c, "true", &o, &r, &e), ERR_GENERIC);
+	assert_non_null(strstr(e.msg, "'doas' is not supported"));
+	conn_result_release(&r);
 	conn_pool_free(pool);
 }
 

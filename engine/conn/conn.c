@@ -65,55 +65,85 @@ static int become_needed(const struct conn *c, const struct conn_exec_opts *o)
 	return !(c->ops == &conn_pct_ops && !strcmp(u, "root"));
 }
 
-/*
- * Fill j from cmd and o. The markers live in the caller's prompt/ok arrays.
- * sudo -S reads the password from stdin; -p sets a prompt nobody else prints,
- * so we answer exactly that prompt and nothing else.
- */
+/* sudo -H -S [-n | -p PROMPT] -u USER -- /bin/sh -c INNER. sudo -S reads
+ * the password from stdin; -p sets a prompt nobody else prints, so we answer
+ * exactly that prompt and nothing else (conn_feed). */
+static void wrap_sudo(const char *user, const char *pw, struct buf *inner, struct buf *full,
+                      char prompt[64], char ok[64], struct conn_job *j)
+{
+	char hex[33];
+
+	if (pw) {
+		conn_random_hex(hex, 32);
+		snprintf(prompt, 64, "[sudo via drover, key=%s] password:", hex);
+		snprintf(ok, 64, "DROVER-BECOME-OK-%s", hex);
+		buf_adds(full, "sudo -H -S -p ");
+		buf_add_shquote(full, prompt);
+		j->prompt = prompt;
+		j->ok = ok;
+		j->password = pw;
+	} else {
+		buf_adds(full, "sudo -H -S -n");
+	}
+	buf_adds(full, " -u ");
+	buf_add_shquote(full, user);
+	buf_adds(full, " -- /bin/sh -c ");
+	if (pw) {
+		struct buf w = BUF_INIT;
+		buf_addf(&w, "echo %s; %s", ok, buf_str(inner));
+		buf_add_shquote(full, buf_str(&w));
+		buf_release(&w);
+	} else {
+		buf_add_shquote(full, buf_str(inner));
+	}
+}
+
+static int wrap_become(const struct conn_exec_opts *o, struct buf *inner, struct buf *full,
+                       char prompt[64], char ok[64], struct conn_job *j, struct err *e)
+{
+	const char *u = o->become_user && *o->become_user ? o->become_user : "root";
+	const char *m = o->become_method && *o->become_method ? o->become_method : "sudo";
+	const char *pw = o->become_password && *o->become_password ? o->become_password : NULL;
+
+	if (!strcmp(m, "sudo")) {
+		wrap_sudo(u, pw, inner, full, prompt, ok, j);
+		return 0;
+	}
+	if (strcmp(m, "su"))
+		return err_set(e, ERR_GENERIC, NULL, 0, 0,
+		               "become_method '%s' is not supported: use sudo or su", m);
+	/* su reads a password only from a terminal, and drover runs commands
+	 * without one: su works where it needs none (the login user is root). */
+	if (pw)
+		return err_set(e, ERR_GENERIC, NULL, 0, 0,
+		               "become_method su cannot take a password (su asks on a terminal); "
+		               "use become_method sudo, or connect as root");
+	buf_adds(full, "su -s /bin/sh -c ");
+	buf_add_shquote(full, buf_str(inner));
+	buf_addc(full, ' ');
+	buf_add_shquote(full, u);
+	return 0;
+}
+
+/* Fill j from cmd and o. The markers live in the caller's prompt/ok arrays. */
 static int build_job(const struct conn *c, const char *cmd, const struct conn_exec_opts *o,
                      struct buf *full, char prompt[64], char ok[64], struct conn_job *j,
                      struct err *e)
 {
 	static const struct conn_exec_opts none;
 	struct buf inner = BUF_INIT;
-	char hex[33];
 	int ret;
 
 	if (!o)
 		o = &none;
 	memset(j, 0, sizeof(*j));
 	ret = build_inner(cmd, o, &inner, e);
+	if (!ret && become_needed(c, o))
+		ret = wrap_become(o, &inner, full, prompt, ok, j, e);
+	else if (!ret)
+		buf_add(full, inner.s ? inner.s : "", inner.len);
 	if (ret)
 		goto out;
-	if (become_needed(c, o)) {
-		const char *u = o->become_user && *o->become_user ? o->become_user : "root";
-		int pw = o->become_password && *o->become_password;
-		if (pw) {
-			conn_random_hex(hex, 32);
-			snprintf(prompt, 64, "[sudo via drover, key=%s] password:", hex);
-			snprintf(ok, 64, "DROVER-BECOME-OK-%s", hex);
-			buf_adds(full, "sudo -H -S -p ");
-			buf_add_shquote(full, prompt);
-			j->prompt = prompt;
-			j->ok = ok;
-			j->password = o->become_password;
-		} else {
-			buf_adds(full, "sudo -H -S -n");
-		}
-		buf_adds(full, " -u ");
-		buf_add_shquote(full, u);
-		buf_adds(full, " -- /bin/sh -c ");
-		if (pw) {
-			struct buf w = BUF_INIT;
-			buf_addf(&w, "echo %s; %s", ok, buf_str(&inner));
-			buf_add_shquote(full, buf_str(&w));
-			buf_release(&w);
-		} else {
-			buf_add_shquote(full, buf_str(&inner));
-		}
-	} else {
-		buf_add(full, inner.s ? inner.s : "", inner.len);
-	}
 	j->cmd = buf_str(full);
 	j->in = o->stdin_data;
 	j->in_len = o->stdin_data ? o->stdin_len : 0;

@@ -38,6 +38,7 @@ struct conn_exec_opts {
 	int become;                  /* run through sudo */
 	const char *become_user;     /* default root */
 	const char *become_password; /* fed to sudo's prompt; never logged */
+	const char *become_method;   /* "sudo" (default) or "su" (no password) */
 	const char *chdir;           /* may be NULL */
 };
 
