@@ -145,6 +145,26 @@ static void test_anchors_and_merge(void **state)
 	assert_string_equal(json_string_value(json_object_get(n, "d")), "first");
 	assert_int_equal(json_integer_value(json_object_get(n, "b")), 20);
 	json_decref(r);
+	/* key order as PyYAML builds the dict: merged pairs (a list of
+	 * mappings last to first), then the mapping's own; values: explicit
+	 * keys win, then earlier mappings in the list */
+	r = load("base: &b {a: 1, b: 2}\no: &o {z: 9, a: 7}\n"
+	         "m:\n  c: 3\n  <<: [*b, *o]\n  b: 20\n  d: 4\n"
+	         "empty:\n  <<: []\n  k: v\n",
+	         &e);
+	assert_non_null(r);
+	char *order = json_dumps(json_object_get(r, "m"), JSON_COMPACT);
+	assert_string_equal(order, "{\"z\":9,\"a\":1,\"b\":20,\"c\":3,\"d\":4}");
+	free(order);
+	struct srcpos p;
+	assert_int_equal(srcpos_key(json_object_get(r, "m"), "d", &p), 0);
+	assert_int_equal(p.line, 7);
+	assert_int_equal(srcpos_key(json_object_get(r, "m"), "z", &p), 0);
+	assert_int_equal(p.line, 2); /* where the merged value was written */
+	json_decref(r);
+	assert_null(load("a: &x [1]\nb:\n  <<: *x\n", &e));
+	assert_non_null(strstr(e.msg, "merge key"));
+	assert_int_equal(e.line, 3);
 	assert_null(load("a: *nowhere\n", &e));
 	assert_non_null(strstr(e.msg, "undefined alias"));
 	assert_int_equal(e.line, 1);

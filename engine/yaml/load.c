@@ -40,11 +40,11 @@ static int next_event(struct loader *l, yaml_event_t *ev)
 	const yaml_mark_t *m = &p->problem_mark;
 	if (p->context)
 		err_set(l->e, ERR_PARSE, l->msgname, (int)m->line + 1, (int)m->column + 1,
-			"YAML syntax error: %s %s (line %d, column %d)", p->problem, p->context,
-			(int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
+		        "YAML syntax error: %s %s (line %d, column %d)", p->problem, p->context,
+		        (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
 	else
 		err_set(l->e, ERR_PARSE, l->msgname, (int)m->line + 1, (int)m->column + 1,
-			"YAML syntax error: %s", p->problem ? p->problem : "malformed document");
+		        "YAML syntax error: %s", p->problem ? p->problem : "malformed document");
 	return -1;
 }
 
@@ -66,10 +66,10 @@ static int oneof(const char *s, const char *const *list)
 	return 0;
 }
 
-static const char *const yes_words[] = {"yes", "Yes", "YES", "true", "True", "TRUE",
-					"on",  "On",  "ON",  NULL};
-static const char *const no_words[] = {"no",    "No",    "NO",  "false", "False", "FALSE",
-				       "off",   "Off",   "OFF", NULL};
+static const char *const yes_words[] = {"yes",  "Yes", "YES", "true", "True",
+                                        "TRUE", "on",  "On",  "ON",   NULL};
+static const char *const no_words[] = {"no",    "No",  "NO",  "false", "False",
+                                       "FALSE", "off", "Off", "OFF",   NULL};
 static const char *const null_words[] = {"", "~", "null", "Null", "NULL", NULL};
 
 /* Copy s without '_' into out (size n); returns 0 if it fits. */
@@ -261,7 +261,7 @@ static json_t *resolve_plain(const char *s, size_t len)
 }
 
 static json_t *resolve_tagged(struct loader *l, const char *tag, const char *s, size_t len,
-			      const yaml_mark_t *m)
+                              const yaml_mark_t *m)
 {
 	if (!strcmp(tag, "!unsafe")) {
 		json_t *v = json_stringn(s, len);
@@ -270,8 +270,8 @@ static json_t *resolve_tagged(struct loader *l, const char *tag, const char *s, 
 	}
 	if (!strcmp(tag, "!vault") || !strcmp(tag, "!vault-encrypted")) {
 		err_set(l->e, ERR_PARSE, l->msgname, (int)m->line + 1, (int)m->column + 1,
-			"vault-encrypted values are not supported yet: decrypt this value "
-			"(ansible-vault decrypt) or pass it with -e");
+		        "vault-encrypted values are not supported yet: decrypt this value "
+		        "(ansible-vault decrypt) or pass it with -e");
 		return NULL;
 	}
 	if (!strcmp(tag, "tag:yaml.org,2002:str"))
@@ -290,7 +290,7 @@ static json_t *resolve_tagged(struct loader *l, const char *tag, const char *s, 
 	}
 	if (!v)
 		err_set(l->e, ERR_PARSE, l->msgname, (int)m->line + 1, (int)m->column + 1,
-			"value '%.*s' does not fit its tag %s", (int)len, s, tag);
+		        "value '%.*s' does not fit its tag %s", (int)len, s, tag);
 	return v;
 }
 
@@ -360,32 +360,78 @@ fail:
 	return NULL;
 }
 
-/* Merge keys: explicit keys win, then earlier merge sources over later. */
-static int apply_merge(struct loader *l, json_t *obj, json_t *explicit_keys, json_t *src,
-		       const yaml_mark_t *m)
+/* Merge sources in the order PyYAML's flatten_mapping lays down their
+ * pairs: each << in turn, a list of mappings from last to first. */
+static int merge_sources(struct loader *l, json_t *out, json_t *src, const yaml_mark_t *m)
 {
-	if (json_is_array(src)) {
-		size_t i;
-		json_t *it;
-		json_array_foreach(src, i, it) {
-			if (apply_merge(l, obj, explicit_keys, it, m))
-				return -1;
-		}
+	if (json_is_object(src)) {
+		json_array_append(out, src);
 		return 0;
 	}
-	if (!json_is_object(src)) {
-		err_set(l->e, ERR_PARSE, l->msgname, (int)m->line + 1, (int)m->column + 1,
-			"a merge key (<<) needs a mapping or a list of mappings");
-		return -1;
-	}
-	const char *k;
-	json_t *v;
-	json_object_foreach(src, k, v) {
-		if (json_object_get(explicit_keys, k) || json_object_get(obj, k))
-			continue;
-		json_object_set(obj, k, v);
+	if (!json_is_array(src))
+		goto bad;
+	for (size_t i = json_array_size(src); i-- > 0;) {
+		if (!json_is_object(json_array_get(src, i)))
+			goto bad;
+		json_array_append(out, json_array_get(src, i));
 	}
 	return 0;
+bad:
+	err_set(l->e, ERR_PARSE, l->msgname, (int)m->line + 1, (int)m->column + 1,
+	        "a merge key (<<) needs a mapping or a list of mappings");
+	return -1;
+}
+
+static void key_pos(struct loader *l, json_t *obj, const char *key, const json_t *from,
+                    const char *from_key, const yaml_mark_t *m)
+{
+	struct srcpos p;
+	if (!l->name)
+		return;
+	if (!srcpos_key(from, from_key, &p))
+		srcpos_set_key(obj, key, p.file, p.line, p.col);
+	else
+		srcpos_set_key(obj, key, l->name, (int)m->line + 1, (int)m->column + 1);
+}
+
+/* Rebuild obj as the merged pairs followed by its own, as PyYAML does: a
+ * later pair replaces an earlier value but keeps its place (a Python
+ * dict), so explicit keys win and merged keys come first. obj keeps its
+ * identity, which anchors and positions refer to. */
+static void apply_merges(struct loader *l, json_t *obj, const json_t *sources, const yaml_mark_t *m)
+{
+	json_t *own = json_object(), *pos = json_object();
+	const char *k;
+	json_t *v;
+	struct srcpos p;
+	json_object_foreach(obj, k, v)
+	{
+		json_object_set(own, k, v);
+		if (l->name && !srcpos_key(obj, k, &p))
+			json_object_set_new(pos, k, json_pack("[i,i]", p.line, p.col));
+	}
+	json_object_clear(obj);
+	size_t i;
+	json_t *src;
+	json_array_foreach(sources, i, src)
+	{
+		json_object_foreach(src, k, v)
+		{
+			json_object_set(obj, k, v);
+			key_pos(l, obj, k, src, k, m);
+		}
+	}
+	json_object_foreach(own, k, v)
+	{
+		json_object_set(obj, k, v);
+		json_t *kp = json_object_get(pos, k);
+		if (kp)
+			srcpos_set_key(obj, k, l->name,
+			               (int)json_integer_value(json_array_get(kp, 0)),
+			               (int)json_integer_value(json_array_get(kp, 1)));
+	}
+	json_decref(own);
+	json_decref(pos);
 }
 
 static json_t *parse_mapping(struct loader *l, yaml_event_t *start)
@@ -406,8 +452,8 @@ static json_t *parse_mapping(struct loader *l, yaml_event_t *start)
 		}
 		yaml_mark_t km = kev.start_mark;
 		int is_merge = kev.type == YAML_SCALAR_EVENT &&
-			       kev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-			       !strcmp((const char *)kev.data.scalar.value, "<<");
+		               kev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		               !strcmp((const char *)kev.data.scalar.value, "<<");
 		char *key = NULL;
 		if (kev.type == YAML_SCALAR_EVENT) {
 			key = xstrdup((const char *)kev.data.scalar.value);
@@ -426,7 +472,7 @@ static json_t *parse_mapping(struct loader *l, yaml_event_t *start)
 			json_decref(a);
 		} else {
 			err_set(l->e, ERR_PARSE, l->msgname, (int)km.line + 1, (int)km.column + 1,
-				"a mapping key must be a plain value, not a list or mapping");
+			        "a mapping key must be a plain value, not a list or mapping");
 			yaml_event_delete(&kev);
 			goto fail;
 		}
@@ -448,20 +494,30 @@ static json_t *parse_mapping(struct loader *l, yaml_event_t *start)
 			continue;
 		}
 		if (json_object_get(seen, key))
-			log_warn("While constructing a mapping from %s, line %d, column %d, found a "
-				 "duplicate dict key (%s). Using last defined value only.",
-				 l->msgname ? l->msgname : "<string>", (int)km.line + 1,
-				 (int)km.column + 1, key);
+			log_warn(
+			    "While constructing a mapping from %s, line %d, column %d, found a "
+			    "duplicate dict key (%s). Using last defined value only.",
+			    l->msgname ? l->msgname : "<string>", (int)km.line + 1,
+			    (int)km.column + 1, key);
 		json_object_set_new(seen, key, json_true());
 		json_object_set_new(obj, key, val);
 		if (l->name)
 			srcpos_set_key(obj, key, l->name, (int)km.line + 1, (int)km.column + 1);
 		free(key);
 	}
-	size_t i;
-	json_t *src;
-	json_array_foreach(merges, i, src) {
-		if (apply_merge(l, obj, seen, src, &merge_mark))
+	if (json_array_size(merges)) {
+		json_t *sources = json_array();
+		size_t i;
+		json_t *src;
+		int bad = 0;
+		json_array_foreach(merges, i, src)
+		{
+			bad = bad || merge_sources(l, sources, src, &merge_mark);
+		}
+		if (!bad)
+			apply_merges(l, obj, sources, &merge_mark);
+		json_decref(sources);
+		if (bad)
 			goto fail;
 	}
 	json_decref(seen);
@@ -480,7 +536,7 @@ static json_t *parse_node(struct loader *l, yaml_event_t *ev)
 	const yaml_mark_t *m = &ev->start_mark;
 	if (++l->depth > 1000) {
 		err_set(l->e, ERR_PARSE, l->msgname, (int)m->line + 1, (int)m->column + 1,
-			"YAML nesting is deeper than 1000 levels");
+		        "YAML nesting is deeper than 1000 levels");
 		l->depth--;
 		return NULL;
 	}
@@ -502,13 +558,13 @@ static json_t *parse_node(struct loader *l, yaml_event_t *ev)
 				break;
 			}
 		if (!v)
-			err_set(l->e, ERR_PARSE, l->msgname, (int)m->line + 1,
-				(int)m->column + 1, "found undefined alias '%s'", name);
+			err_set(l->e, ERR_PARSE, l->msgname, (int)m->line + 1, (int)m->column + 1,
+			        "found undefined alias '%s'", name);
 		break;
 	}
 	default:
 		err_set(l->e, ERR_PARSE, l->msgname, (int)m->line + 1, (int)m->column + 1,
-			"unexpected YAML event %d", ev->type);
+		        "unexpected YAML event %d", ev->type);
 	}
 	l->depth--;
 	return v;
@@ -530,8 +586,8 @@ static json_t *load(struct loader *l)
 		if (t == YAML_DOCUMENT_START_EVENT) {
 			if (++docs > 1) {
 				err_set(l->e, ERR_PARSE, l->msgname, (int)ev.start_mark.line + 1,
-					(int)ev.start_mark.column + 1,
-					"expected a single document in the stream, found another");
+				        (int)ev.start_mark.column + 1,
+				        "expected a single document in the stream, found another");
 				yaml_event_delete(&ev);
 				goto fail;
 			}
