@@ -1178,6 +1178,106 @@ static void test_apt_query(void **state)
 	assert_int_equal(access("/bin/ls", X_OK), 0);
 }
 
+/* ---- service, systemd: real systemd in a lab node (tests/lab), when the
+ * lab is up; skipped (not passed) otherwise ---- */
+
+static json_t *run_on(struct conn *c, const char *mod, int check, const char *fmt, ...)
+{
+	const struct module_def *m = module_find(mod);
+	char text[4096];
+	struct task_ctx ctx;
+	json_t *args, *clean = NULL, *result = json_object();
+	struct err e;
+	va_list ap;
+	err_init(&e);
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	args = json_loads(text, 0, NULL);
+	assert_non_null(args);
+	if (module_validate(m, args, &clean, &e) < 0)
+		fail_msg("validate %s: %s", mod, e.msg);
+	init_ctx(&ctx, check, 0);
+	ctx.conn = c;
+	if (m->run(&ctx, clean, result, &e) < 0)
+		fail_msg("run %s %s: %s", mod, text, e.msg);
+	json_decref(args);
+	json_decref(clean);
+	return result;
+}
+
+static void test_systemd_lab(void **state)
+{
+	(void)state;
+	const char *key = "/var/lib/drover-lab/id_ed25519";
+	if (access(key, R_OK) != 0 || system("../tests/lab/lab status 2>/dev/null | grep -q "
+	                                     "'^k3s-w-02 .*running'") != 0)
+		skip();
+	struct conn_defaults d = {0};
+	struct err e;
+	err_init(&e);
+	json_t *vars = json_pack("{s:s, s:s, s:s, s:s, s:s}", "ansible_connection", "ssh",
+	                         "ansible_host", "127.0.0.22", "ansible_user", "root",
+	                         "ansible_ssh_private_key_file", key, "ansible_ssh_common_args",
+	                         "-o UserKnownHostsFile=/var/lib/drover-lab/known_hosts -o "
+	                         "StrictHostKeyChecking=yes");
+	struct conn_pool *lp = conn_pool_new(&d);
+	struct conn *c = conn_pool_get(lp, "k3s-w-02", vars, NULL, NULL, &e);
+	if (!c)
+		fail_msg("lab node k3s-w-02 is up but unreachable: %s", e.msg);
+	char unit[64];
+	snprintf(unit, sizeof(unit), "drover-mod-%d", (int)getpid());
+	expect_ok(run_on(c, "copy", 0,
+	                 "{\"dest\": \"/etc/systemd/system/%s.service\", \"content\": "
+	                 "\"[Service]\\nExecStart=/bin/sleep 1000\\nExecReload=/bin/true\\n"
+	                 "[Install]\\nWantedBy=multi-user.target\\n\"}",
+	                 unit),
+	          1);
+	json_t *r = run_on(c, "systemd", 0,
+	                   "{\"name\": \"%s\", \"state\": \"started\", \"enabled\": true, "
+	                   "\"daemon_reload\": true}",
+	                   unit);
+	assert_string_equal(s(r, "state"), "started");
+	assert_true(json_is_true(json_object_get(r, "enabled")));
+	expect_ok(r, 1);
+	r = run_on(c, "systemd", 0, "{\"name\": \"%s\", \"state\": \"started\", \"enabled\": true}",
+	           unit);
+	assert_string_equal(s(json_object_get(r, "status"), "ActiveState"), "active");
+	expect_ok(r, 0);
+	expect_ok(run_on(c, "service", 1, "{\"name\": \"%s\", \"state\": \"stopped\"}", unit), 1);
+	expect_ok(run_on(c, "systemd", 0, "{\"name\": \"%s\", \"state\": \"reloaded\"}", unit), 1);
+	expect_ok(run_on(c, "service", 0,
+	                 "{\"name\": \"%s\", \"state\": \"stopped\", \"enabled\": "
+	                 "false}",
+	                 unit),
+	          1);
+	expect_ok(run_on(c, "service", 0,
+	                 "{\"name\": \"%s\", \"state\": \"stopped\", \"enabled\": "
+	                 "false}",
+	                 unit),
+	          0);
+	r = run_on(c, "shell", 0,
+	           "{\"_raw_params\": \"systemctl is-active %s; rm -f "
+	           "/etc/systemd/system/%s.service; systemctl daemon-reload\"}",
+	           unit, unit);
+	assert_string_equal(s(r, "stdout"), "inactive");
+	json_decref(r);
+	r = run_on(c, "systemd", 0, "{\"name\": \"no-such-unit-%s\", \"state\": \"started\"}",
+	           unit);
+	assert_true(failed(r));
+	assert_non_null(strstr(s(r, "msg"), "Could not find the requested service"));
+	json_decref(r);
+	/* setup on a real Debian node with systemd */
+	r = run_on(c, "setup", 0, "{}");
+	json_t *f = json_object_get(r, "ansible_facts");
+	assert_string_equal(s(f, "service_mgr"), "systemd");
+	assert_string_equal(s(f, "os_family"), "Debian");
+	assert_string_equal(s(f, "hostname"), "k3s-w-02");
+	expect_ok(r, 0);
+	conn_pool_free(lp);
+	json_decref(vars);
+}
+
 /* ---- validation ---- */
 
 static void validate_fails(const char *mod, const char *json, const char *want)
@@ -1324,6 +1424,7 @@ int main(void)
 	    cmocka_unit_test(test_get_url),
 	    cmocka_unit_test(test_user_group),
 	    cmocka_unit_test(test_apt_query),
+	    cmocka_unit_test(test_systemd_lab),
 	    cmocka_unit_test(test_doc_output),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
