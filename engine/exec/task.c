@@ -261,6 +261,18 @@ static void become_opts(struct item_run *ir, struct conn_exec_opts *o, char **us
 	o->become_password = json_string_value(pw);
 }
 
+static void ctx_progress(struct task_ctx *ctx, const char *fmt, ...)
+{
+	struct prun *pr = ctx->executor;
+	struct buf b = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	output_progress(pr->x->cfg->out, ctx->host, buf_str(&b));
+	buf_release(&b);
+}
+
 static json_t *run_module(struct item_run *ir, const struct module_def *m, const json_t *args)
 {
 	struct task_ctx ctx = {0};
@@ -281,13 +293,14 @@ static json_t *run_module(struct item_run *ir, const struct module_def *m, const
 	ctx.role_path = role ? role->path : NULL;
 	ctx.executor = ir->pr;
 	ctx.conn_for = ctx_conn_for;
+	ctx.progress = ctx_progress;
 	become_opts(ir, &ctx.exec, &buser);
 	env = env_list(ir);
 	ctx.exec.env = (const char *const *)env;
 	if (ctx.check && !(m->flags & MOD_CHECK_MODE)) {
 		json_decref(result);
-		result = json_pack("{sb sb ss}", "changed", 0, "skipped", 1, "msg",
-		                   "remote module does not support check mode");
+		result = json_pack("{sb sb ss++}", "changed", 0, "skipped", 1, "msg",
+		                   "remote module (", m->name, ") does not support check mode");
 		goto out;
 	}
 	if (!(m->flags & MOD_CONTROLLER)) {

@@ -22,7 +22,9 @@ struct output {
 	int color;
 	int columns;
 	FILE *f;
-	json_t *plays; /* json callback: the document being built */
+	int tty;
+	int progress_shown; /* a progress line is on screen (under log_lock) */
+	json_t *plays;      /* json callback: the document being built */
 	json_t *cur_tasks;
 	json_t *cur_hosts;
 };
@@ -45,7 +47,8 @@ struct output *output_new(enum out_kind kind, int verbosity, FILE *f)
 	o->kind = kind;
 	o->verbosity = verbosity;
 	o->f = f;
-	o->color = isatty(fileno(f)) && !getenv("NO_COLOR");
+	o->tty = isatty(fileno(f));
+	o->color = o->tty && !getenv("NO_COLOR");
 	o->columns = 79;
 	if (isatty(fileno(f)) && !ioctl(fileno(f), TIOCGWINSZ, &ws) && ws.ws_col > 80)
 		o->columns = ws.ws_col - 1;
@@ -67,8 +70,29 @@ void output_free(struct output *o)
 	free(o);
 }
 
+static void clear_progress(struct output *o)
+{
+	if (o->progress_shown) {
+		fputs("\r\033[K", o->f);
+		o->progress_shown = 0;
+	}
+}
+
+void output_progress(struct output *o, const char *host, const char *text)
+{
+	if (o->kind != OUT_DEFAULT || !o->tty)
+		return;
+	log_lock();
+	int width = o->columns - (int)strlen(host) - 4;
+	fprintf(o->f, "\r\033[K[%s] %.*s", host, width > 10 ? width : 10, text);
+	o->progress_shown = 1;
+	fflush(o->f);
+	log_unlock();
+}
+
 static void emit(struct output *o, const char *color, const char *text)
 {
+	clear_progress(o);
 	if (o->color && color)
 		fprintf(o->f, "%s%s%s\n", color, text, C_OFF);
 	else
@@ -362,6 +386,7 @@ void output_line(struct output *o, const char *fmt, ...)
 	if (o->kind != OUT_DEFAULT)
 		return;
 	log_lock();
+	clear_progress(o);
 	va_start(ap, fmt);
 	vfprintf(o->f, fmt, ap);
 	va_end(ap);

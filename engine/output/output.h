@@ -46,6 +46,9 @@ void output_loop_done(struct output *o, const char *host, const char *action, en
  * as a unified diff, printed before the result line as Ansible does. */
 void output_diff(struct output *o, const json_t *diff);
 enum out_kind output_kind(const struct output *o);
+/* A one-line status for a long wait (drain, wait_for), overwritten in place
+ * on a terminal and cleared by the next line; nothing when not a TTY. */
+void output_progress(struct output *o, const char *host, const char *text);
 /* "included: FILE for h1, h2" */
 void output_included(struct output *o, const char *file, const char *hosts);
 /* A line of text as the default callback prints it (warnings of the run). */
