@@ -101,7 +101,7 @@ leaders() {
 }
 
 test_up() {
-	local first second
+	local first second out
 	"$LAB" up $NODES || die "lab up failed"
 	ssh_opts
 	first=$(leaders)
@@ -109,6 +109,8 @@ test_up() {
 	second=$(leaders)
 	expect_eq "up on a running lab is a no-op (same node PIDs)" "$first" "$second"
 	expect_eq "second up boots nothing" "" "$(grep 'up:' "$TMP/up2.err" | grep -v pve1 || true)"
+	out=$(DROVER_LAB_NET=127.0.3 "$LAB" up $NODES 2>&1) && fail "up with other addresses on a running lab must fail" ||
+		expect_has "a lab keeps its addresses" "was made with DROVER_LAB_NET=127.0.8" "$out"
 	expect_has "status lists k3s-s-01 running" "k3s-s-01     $S01      101    running" "$("$LAB" status)"
 	expect_has "status lists k3s-w-01 running" "k3s-w-01     $W01      111    running" "$("$LAB" status)"
 }

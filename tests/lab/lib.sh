@@ -24,6 +24,7 @@ LAB_PACKAGES=openssh-server,systemd,systemd-sysv,dbus,iproute2,sudo,curl,ca-cert
 LAB_NET=${DROVER_LAB_NET:-127.0.0}
 LAB_FANOUT_NET=${DROVER_LAB_FANOUT_NET:-127.0.1}
 LAB_SSH_PORT=${DROVER_LAB_SSH_PORT:-22}
+LAB_SETTINGS=$LAB_STATE/settings
 LAB_KEY=$LAB_STATE/id_ed25519
 LAB_KNOWN_HOSTS=$LAB_STATE/known_hosts
 LAB_NODES=$LAB_STATE/nodes
@@ -129,3 +130,30 @@ lab_vmid_node() {
 		fi
 	done
 }
+
+# A lab keeps the settings it was made with (in $LAB_STATE/settings), so a
+# later command (pct start run on pve1, a second shell) cannot move its
+# nodes by running with other environment variables; asking for different
+# ones explicitly is an error.
+lab_load_settings() {
+	local k v cur var
+	[ -f "$LAB_SETTINGS" ] || return 0
+	while IFS='=' read -r k v; do
+		case $k in
+		net) var=DROVER_LAB_NET cur=${DROVER_LAB_NET:-} LAB_NET=$v ;;
+		fanout_net) var=DROVER_LAB_FANOUT_NET cur=${DROVER_LAB_FANOUT_NET:-} LAB_FANOUT_NET=$v ;;
+		port) var=DROVER_LAB_SSH_PORT cur=${DROVER_LAB_SSH_PORT:-} LAB_SSH_PORT=$v ;;
+		*) continue ;;
+		esac
+		[ -z "$cur" ] || [ "$cur" = "$v" ] ||
+			lab_die "the lab in $LAB_STATE was made with $var=$v (you asked for $cur); run 'lab down' first, or use another DROVER_LAB_STATE"
+	done <"$LAB_SETTINGS"
+}
+
+lab_save_settings() {
+	[ -f "$LAB_SETTINGS" ] && return 0
+	printf 'net=%s\nfanout_net=%s\nport=%s\n' "$LAB_NET" "$LAB_FANOUT_NET" "$LAB_SSH_PORT" >"$LAB_SETTINGS.tmp"
+	mv -f "$LAB_SETTINGS.tmp" "$LAB_SETTINGS"
+}
+
+lab_load_settings
