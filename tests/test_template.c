@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "template/tmpl.h"
 #include "util/buf.h"
@@ -314,12 +315,62 @@ static void test_yaml_dump(void **state)
 	json_decref(v);
 }
 
+/* Run the drover binary; stdout into out, exit code returned. */
+static int run_drover(const char *args, char *out, size_t size)
+{
+	const char *bin = getenv("DROVER_BIN");
+	if (!bin)
+		fail_msg("DROVER_BIN is not set (ctest sets it)");
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "'%s' template %s 2>&1", bin, args);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	int st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli(void **state)
+{
+	(void)state;
+	char out[4096];
+	assert_int_equal(run_drover("-e x=5 -e '{\"l\": [1, \"a\"]}' '{{ x | int + 1 }} {{ l }}'",
+	                            out, sizeof(out)),
+	                 0);
+	assert_string_equal(out, "6 [1, 'a']\n");
+	assert_int_equal(
+	    run_drover("--json -e '{\"l\": [1, \"a\"]}' '{{ l + [none] }}'", out, sizeof(out)), 0);
+	assert_string_equal(out, "[1,\"a\",null]\n");
+	assert_int_equal(
+	    run_drover("--when -e x=5 'x | int > 3 and x is defined'", out, sizeof(out)), 0);
+	assert_string_equal(out, "True\n");
+	assert_int_equal(run_drover("-e @data/template/extra.yml @data/template/templates/cfg.j2",
+	                            out, sizeof(out)),
+	                 0);
+	assert_string_equal(out, "server: k3s-1:6443\n- alice\n- bob\n");
+	assert_int_equal(
+	    run_drover("-i data/template/hosts.ini --host web2 "
+	               "'{{ inventory_hostname }} {{ port }} {{ groups.web | length }}'",
+	               out, sizeof(out)),
+	    0);
+	assert_string_equal(out, "web2 8080 2\n");
+	assert_int_equal(run_drover("'ok {{ missing.x }}'", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "<command line>:1:7: 'missing' is undefined"));
+	assert_int_equal(run_drover("'{% if %}'", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "template error while templating string"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ansible_cases),       cmocka_unit_test(test_error_positions),
-	    cmocka_unit_test(test_unsafe_and_values),   cmocka_unit_test(test_cond_forms),
-	    cmocka_unit_test(test_threads_share_cache), cmocka_unit_test(test_yaml_dump),
+	    cmocka_unit_test(test_ansible_cases),
+	    cmocka_unit_test(test_error_positions),
+	    cmocka_unit_test(test_unsafe_and_values),
+	    cmocka_unit_test(test_cond_forms),
+	    cmocka_unit_test(test_threads_share_cache),
+	    cmocka_unit_test(test_yaml_dump),
+	    cmocka_unit_test(test_cli),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	srcpos_free_all();

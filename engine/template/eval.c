@@ -44,6 +44,9 @@ int eval_fail(struct eval *ev, const char *fmt, ...)
 
 int eval_fail_undef(struct eval *ev, const json_t *v)
 {
+	json_t *pos = json_object_get(v, "\x01pos");
+	if (pos)
+		ev->pos = (int)json_integer_value(pos);
 	eval_fail(ev, "%s", undef_msg(v));
 	ev->e->code = ERR_UNDEF;
 	return -1;
@@ -139,7 +142,7 @@ static json_t *get_index(const json_t *obj, const json_t *key)
 	if (idx < 0 || idx >= n)
 		return no_attr(obj, key);
 	size_t a = cp_offset(s, bytes, idx), b = cp_offset(s, bytes, idx + 1);
-	return json_stringn(s + a, b - a);
+	return tstr(s + a, b - a);
 }
 
 json_t *tmpl_get_item(const json_t *obj, const json_t *key);
@@ -167,9 +170,9 @@ static json_t *eval_getattr(struct eval *ev, const struct node *n)
 	json_t *obj = eval_expr(ev, n->a);
 	if (!obj || is_undef(obj))
 		return obj;
-	json_t *key = json_string(n->name);
+	json_t *key = tstrz(n->name);
 	json_t *r;
-	r = json_is_object(obj) ? tmpl_get_item(obj, key) : no_attr(obj, key);
+	r = undef_at(json_is_object(obj) ? tmpl_get_item(obj, key) : no_attr(obj, key), n->pos);
 	json_decref(key);
 	json_decref(obj);
 	return r;
@@ -184,7 +187,7 @@ static json_t *eval_getitem(struct eval *ev, const struct node *n)
 	if (key && is_undef(key))
 		eval_fail_undef(ev, key);
 	else if (key)
-		r = tmpl_get_item(obj, key);
+		r = undef_at(tmpl_get_item(obj, key), n->pos);
 	json_decref(key);
 	json_decref(obj);
 	return r;
@@ -258,7 +261,7 @@ static json_t *eval_slice(struct eval *ev, const struct node *n)
 		size_t i;
 		json_t *c;
 		json_array_foreach(res, i, c) buf_adds(&b, json_string_value(c));
-		r = json_stringn(b.s ? b.s : "", b.len);
+		r = tstr(b.s ? b.s : "", b.len);
 		buf_release(&b);
 		json_decref(res);
 	} else {
@@ -326,13 +329,20 @@ static long long ival(const json_t *v)
 	return json_is_boolean(v) ? json_is_true(v) : json_integer_value(v);
 }
 
-static json_t *repeat(const json_t *seq, long long times)
+#define MAX_REPEAT_BYTES (64L << 20)
+
+static json_t *repeat(struct eval *ev, const json_t *seq, long long times)
 {
+	size_t unit = json_is_string(seq) ? json_string_length(seq) : json_array_size(seq);
+	if (times > 0 && unit > 0 && (unsigned long long)times > MAX_REPEAT_BYTES / unit) {
+		eval_fail(ev, "the repeated sequence would be too large (over 64 MiB)");
+		return NULL;
+	}
 	if (json_is_string(seq)) {
 		struct buf b = BUF_INIT;
 		for (long long i = 0; i < times; i++)
 			buf_add(&b, json_string_value(seq), json_string_length(seq));
-		json_t *r = json_stringn(b.s ? b.s : "", b.len);
+		json_t *r = tstr(b.s ? b.s : "", b.len);
 		buf_release(&b);
 		return r;
 	}
@@ -356,7 +366,7 @@ static json_t *arith_plus(struct eval *ev, const json_t *a, const json_t *b)
 		struct buf s = BUF_INIT;
 		buf_add(&s, json_string_value(a), json_string_length(a));
 		buf_add(&s, json_string_value(b), json_string_length(b));
-		json_t *r = json_stringn(s.s, s.len);
+		json_t *r = tstr(s.s, s.len);
 		buf_release(&s);
 		return r;
 	}
@@ -414,8 +424,14 @@ static json_t *arith_pow(const json_t *a, const json_t *b)
 	if (both_int(a, b) && ival(b) >= 0) {
 		long long base = ival(a), e = ival(b), r = 1;
 		int ovf = 0;
-		while (e-- > 0 && !ovf)
-			ovf = __builtin_mul_overflow(r, base, &r);
+		/* square and multiply: a huge exponent of 0, 1 or -1 stays fast */
+		while (e > 0 && !ovf) {
+			if (e & 1)
+				ovf = __builtin_mul_overflow(r, base, &r);
+			e >>= 1;
+			if (e && !ovf)
+				ovf = __builtin_mul_overflow(base, base, &base);
+		}
 		if (!ovf)
 			return json_integer(r);
 	}
@@ -431,10 +447,10 @@ static json_t *arith(struct eval *ev, const char *op, const json_t *a, const jso
 	if (op[0] == '*' && !op[1]) {
 		if ((json_is_string(a) || json_is_array(a)) &&
 		    (json_is_integer(b) || json_is_boolean(b)))
-			return repeat(a, ival(b));
+			return repeat(ev, a, ival(b));
 		if ((json_is_string(b) || json_is_array(b)) &&
 		    (json_is_integer(a) || json_is_boolean(a)))
-			return repeat(b, ival(a));
+			return repeat(ev, b, ival(a));
 	}
 	if (!is_number(a) || !is_number(b)) {
 		eval_fail(ev, "unsupported operand type(s) for %s: '%s' and '%s'", op,
@@ -641,7 +657,7 @@ static json_t *eval_concat(struct eval *ev, const struct node *n)
 		py_str(v, &b);
 		json_decref(v);
 	}
-	json_t *r = json_stringn(b.s ? b.s : "", b.len);
+	json_t *r = tstr(b.s ? b.s : "", b.len);
 	buf_release(&b);
 	return r;
 }
@@ -788,7 +804,7 @@ json_t *eval_expr(struct eval *ev, const struct node *n)
 		return json_incref(n->val);
 	case N_NAME:
 		ev->pos = n->pos;
-		return eval_var(ev, n->name);
+		return undef_at(eval_var(ev, n->name), n->pos);
 	case N_GETATTR:
 		return eval_getattr(ev, n);
 	case N_GETITEM:

@@ -40,7 +40,7 @@ const char *arg_str(json_t *args, json_t *kw, size_t i, const char *name, const 
 
 json_t *str_result(struct buf *b)
 {
-	json_t *r = json_stringn(b->s ? b->s : "", b->len);
+	json_t *r = tstr(b->s ? b->s : "", b->len);
 	buf_release(b);
 	return r;
 }
@@ -57,7 +57,7 @@ static json_t *f_default(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	json_t *def = arg_get(args, kw, 0, "default_value");
 	int boolean = arg_bool(args, kw, 1, "boolean", 0);
 	if (is_undef(in) || (boolean && !py_truthy(in)))
-		return def ? json_incref(def) : json_string("");
+		return def ? json_incref(def) : tstrz("");
 	return json_incref(in);
 }
 
@@ -133,7 +133,7 @@ static json_t *f_string(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 {
 	(void)ev, (void)args, (void)kw;
 	char *s = text_of(in);
-	json_t *r = json_string(s);
+	json_t *r = tstrz(s);
 	free(s);
 	return r;
 }
@@ -180,16 +180,16 @@ static json_t *path_part(json_t *in, int dir)
 	const char *slash = strrchr(s, '/');
 	json_t *r;
 	if (!dir) {
-		r = json_string(slash ? slash + 1 : s);
+		r = tstrz(slash ? slash + 1 : s);
 	} else if (!slash) {
-		r = json_string("");
+		r = tstrz("");
 	} else {
 		/* os.path.dirname: head without trailing slashes unless all slashes */
 		size_t n = (size_t)(slash - s) + 1;
 		size_t k = n;
 		while (k > 0 && s[k - 1] == '/')
 			k--;
-		r = json_stringn(s, k ? k : n);
+		r = tstr(s, k ? k : n);
 	}
 	free(s);
 	return r;
@@ -280,7 +280,7 @@ static json_t *f_indent(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	else
 		for (long long i = 0; i < (w ? (long long)num_value(w) : 4); i++)
 			buf_addc(&pad, ' ');
-	buf_grow(&pad, 0);
+	buf_add(&pad, "", 0); /* allocates and NUL-terminates */
 	char *s = text_of(in);
 	/* Jinja 3.1: a trailing newline stays without indentation */
 	size_t len = strlen(s);
@@ -463,7 +463,7 @@ static json_t *f_hash(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	char *s = text_of(in), hex[129];
 	digest_hex(algo, s, strlen(s), hex);
 	free(s);
-	return json_string(hex);
+	return tstrz(hex);
 }
 
 static json_t *f_md5(struct eval *ev, json_t *in, json_t *args, json_t *kw)
@@ -487,7 +487,7 @@ static json_t *f_type_debug(struct eval *ev, json_t *in, json_t *args, json_t *k
 	static const char *const ansible_names[] = {"dict", "list", "str", NULL};
 	const char *t = py_type_name(in);
 	(void)ansible_names;
-	return json_string(t);
+	return tstrz(t);
 }
 
 static json_t *f_abs(struct eval *ev, json_t *in, json_t *args, json_t *kw)

@@ -138,7 +138,7 @@ static void json_dump_at(const json_t *v, int indent, int sort, int level, struc
 void py_json_dump(const json_t *v, int indent, int sort_keys, struct buf *b)
 {
 	json_dump_at(v, indent, sort_keys, 0, b);
-	buf_grow(b, 0);
+	buf_add(b, "", 0); /* allocates and NUL-terminates */
 }
 
 json_t *attr_path(const json_t *obj, const char *path)
@@ -153,7 +153,7 @@ json_t *attr_path(const json_t *obj, const char *path)
 		if (*part && !*end && !json_is_object(cur))
 			key = json_integer(idx);
 		else
-			key = json_string(part);
+			key = tstrz(part);
 		json_t *next = is_undef(cur) ? json_incref(cur) : tmpl_get_item(cur, key);
 		json_decref(key);
 		json_decref(cur);
@@ -447,7 +447,7 @@ static json_t *sort_key(const json_t *x, const char *attr, int cs)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
 		json_decref(k);
-		k = json_string(s);
+		k = tstrz(s);
 		free(s);
 	}
 	return k;

@@ -205,7 +205,7 @@ static int lex_string(struct lexer *lx, int raw)
 		buf_add(&b, body, blen);
 	else
 		unescape(body, blen, &b);
-	buf_grow(&b, 0);
+	buf_add(&b, "", 0); /* allocates and NUL-terminates */
 	lx->i++;
 	struct token *t = push(lx, T_STRING, start);
 	t->len = b.len;

@@ -52,9 +52,9 @@ static json_t *l_env(struct eval *ev, json_t *terms, json_t *kw)
 	{
 		const char *v = json_is_string(t) ? getenv(json_string_value(t)) : NULL;
 		if (v)
-			json_array_append_new(out, json_string(v));
+			json_array_append_new(out, tstrz(v));
 		else
-			json_array_append(out, def ? def : json_string(""));
+			json_array_append(out, def ? def : tstrz(""));
 		if (!v && !def)
 			json_decref(json_array_get(out, json_array_size(out) - 1));
 	}
@@ -95,7 +95,7 @@ static json_t *l_file(struct eval *ev, json_t *terms, json_t *kw)
 		}
 		if (!rs || py_truthy(rs))
 			rstrip_ws(data);
-		json_array_append_new(out, json_string(data));
+		json_array_append_new(out, tstrz(data));
 		free(data);
 	}
 	return out;
@@ -132,9 +132,9 @@ static json_t *l_pipe(struct eval *ev, json_t *terms, json_t *kw)
 			return NULL;
 		}
 		free(cmd);
-		buf_grow(&b, 0);
+		buf_add(&b, "", 0); /* allocates and NUL-terminates */
 		rstrip_ws(b.s);
-		json_array_append_new(out, json_string(b.s));
+		json_array_append_new(out, tstrz(b.s));
 		buf_release(&b);
 	}
 	return out;
@@ -196,8 +196,7 @@ static json_t *l_fileglob(struct eval *ev, json_t *terms, json_t *kw)
 				int any = 0;
 				for (size_t j = 0; j < g.gl_pathc; j++)
 					if (is_file(g.gl_pathv[j])) {
-						json_array_append_new(out,
-						                      json_string(g.gl_pathv[j]));
+						json_array_append_new(out, tstrz(g.gl_pathv[j]));
 						any = 1;
 					}
 				globfree(&g);
@@ -228,7 +227,7 @@ static void ff_collect(json_t *files, json_t *paths, const json_t *t)
 		char *s = xstrdup(json_string_value(t)), *save = NULL;
 		for (char *part = strtok_r(s, ",;", &save); part;
 		     part = strtok_r(NULL, ",;", &save))
-			json_array_append_new(files, json_string(part));
+			json_array_append_new(files, tstrz(part));
 		free(s);
 	}
 }
@@ -266,7 +265,7 @@ static json_t *l_first_found(struct eval *ev, json_t *terms, json_t *kw)
 	}
 	if (found) {
 		char *abs = realpath(found, NULL);
-		json_array_append_new(out, json_string(abs ? abs : found));
+		json_array_append_new(out, tstrz(abs ? abs : found));
 		free(abs);
 		free(found);
 	} else if (!py_truthy(json_object_get(kw, "skip"))) {

@@ -24,7 +24,7 @@ static json_t *s_strip(const char *s, size_t n, const char *chars, int left, int
 	while (right && b > a &&
 	       (chars ? strchr(chars, s[b - 1]) != NULL : is_space_char(s[b - 1])))
 		b--;
-	return json_stringn(s + a, b - a);
+	return tstr(s + a, b - a);
 }
 
 /* str.split / str.rsplit */
@@ -45,7 +45,7 @@ static json_t *s_split(const char *s, size_t n, json_t *sepv, long long maxsplit
 			size_t st = i;
 			while (i < n && !is_space_char(s[i]))
 				i++;
-			json_array_append_new(parts, json_stringn(s + st, i - st));
+			json_array_append_new(parts, tstr(s + st, i - st));
 		}
 		size_t np = json_array_size(parts);
 		if (maxsplit < 0 || (size_t)maxsplit + 1 >= np) {
@@ -69,7 +69,7 @@ static json_t *s_split(const char *s, size_t n, json_t *sepv, long long maxsplit
 			size_t rl = n - (size_t)(rest - s);
 			while (rl && is_space_char(rest[rl - 1]))
 				rl--;
-			json_array_append_new(out, json_stringn(rest, rl));
+			json_array_append_new(out, tstr(rest, rl));
 		} else {
 			const char *end = s + n;
 			for (size_t k = 0; k < keep; k++) {
@@ -83,7 +83,7 @@ static json_t *s_split(const char *s, size_t n, json_t *sepv, long long maxsplit
 			const char *st = s;
 			while (st < end && is_space_char(*st))
 				st++;
-			json_array_append_new(out, json_stringn(st, (size_t)(end - st)));
+			json_array_append_new(out, tstr(st, (size_t)(end - st)));
 			for (size_t k = np - keep; k < np; k++)
 				json_array_append(out, json_array_get(parts, k));
 		}
@@ -98,10 +98,10 @@ static json_t *s_split(const char *s, size_t n, json_t *sepv, long long maxsplit
 			                      ? memmem(p, (size_t)(end - p), sep, sl)
 			                      : NULL;
 			if (!hit) {
-				json_array_append_new(out, json_stringn(p, (size_t)(end - p)));
+				json_array_append_new(out, tstr(p, (size_t)(end - p)));
 				break;
 			}
-			json_array_append_new(out, json_stringn(p, (size_t)(hit - p)));
+			json_array_append_new(out, tstr(p, (size_t)(hit - p)));
 			p = hit + sl;
 			done++;
 		}
@@ -120,11 +120,11 @@ static json_t *s_split(const char *s, size_t n, json_t *sepv, long long maxsplit
 			}
 		if (hit == (size_t)-1)
 			break;
-		json_array_append_new(rev, json_stringn(s + hit + sl, end - hit - sl));
+		json_array_append_new(rev, tstr(s + hit + sl, end - hit - sl));
 		end = hit;
 		done++;
 	}
-	json_array_append_new(rev, json_stringn(s, end));
+	json_array_append_new(rev, tstr(s, end));
 	for (size_t i = json_array_size(rev); i-- > 0;)
 		json_array_append(out, json_array_get(rev, i));
 	json_decref(rev);
@@ -336,7 +336,7 @@ static json_t *str_method(struct eval *ev, json_t *obj, const char *name, json_t
 			size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
 			if (l && p[l - 1] == '\r')
 				l--;
-			json_array_append_new(out, json_stringn(p, l));
+			json_array_append_new(out, tstr(p, l));
 			p = nl ? nl + 1 : end;
 		}
 		return out;
@@ -363,7 +363,7 @@ static json_t *dict_method(struct eval *ev, json_t *obj, const char *name, json_
 		json_object_foreach(obj, k, v)
 		{
 			if (name[0] == 'k')
-				json_array_append_new(out, json_string(k));
+				json_array_append_new(out, tstrz(k));
 			else if (name[0] == 'v')
 				json_array_append(out, v);
 			else
@@ -456,6 +456,10 @@ json_t *py_format(struct eval *ev, const json_t *fmt, const json_t *args)
 		spec[k++] = '%';
 		while (*p && strchr("-+ #0123456789.", *p) && k < 20)
 			spec[k++] = *p++;
+		/* a width or precision beyond 4 digits is refused, not allocated */
+		for (size_t d = 1, run = 0; d < k; d++)
+			if ((run = (spec[d] >= '0' && spec[d] <= '9') ? run + 1 : 0) > 4)
+				goto bad;
 		if (!v || !*p)
 			goto bad;
 		char conv = *p;

@@ -202,7 +202,7 @@ static struct node *parse_primary(struct parser *p)
 			buf_add(&b, cur(p)->s, cur(p)->len);
 			p->i++;
 		}
-		n = constant(pos, json_stringn(b.s ? b.s : "", b.len));
+		n = constant(pos, tstr(b.s ? b.s : "", b.len));
 		buf_release(&b);
 		return n;
 	}
@@ -881,7 +881,7 @@ static struct node *parse_body(struct parser *p, const char *const *ends)
 		}
 		if (t->kind == T_DATA) {
 			n = node_new(S_DATA, t->pos);
-			n->val = json_stringn(t->s, t->len);
+			n->val = tstr(t->s, t->len);
 			p->i++;
 		} else if (t->kind == T_VAR_BEGIN) {
 			p->i++;

@@ -26,13 +26,13 @@ json_t *undef_new(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	json_t *u = json_object();
-	json_object_set_new(u, TMPL_UNDEF_KEY, json_string(msg));
+	json_object_set_new(u, TMPL_UNDEF_KEY, tstrz(msg));
 	return u;
 }
 
 int is_undef(const json_t *v)
 {
-	return v && json_is_object(v) && json_object_size(v) <= 2 &&
+	return v && json_is_object(v) && json_object_size(v) <= 3 &&
 	       json_object_get(v, TMPL_UNDEF_KEY) != NULL;
 }
 
@@ -44,6 +44,14 @@ json_t *undef_lenient(void)
 	                      "was defined.");
 	json_object_set_new(u, "\x01lenient", json_true());
 	return u;
+}
+
+/* Remember where an undefined value arose, for the error that reports it. */
+json_t *undef_at(json_t *v, int pos)
+{
+	if (is_undef(v) && !json_object_get(v, "\x01pos"))
+		json_object_set_new(v, "\x01pos", json_integer(pos));
+	return v;
 }
 
 int is_lenient(const json_t *v)
@@ -378,7 +386,7 @@ char *py_str_dup(const json_t *v)
 {
 	struct buf b = BUF_INIT;
 	py_str(v, &b);
-	buf_grow(&b, 0);
+	buf_add(&b, "", 0); /* allocates and NUL-terminates */
 	return buf_detach(&b);
 }
 
@@ -459,7 +467,7 @@ json_t *py_iter(struct eval *ev, const json_t *v)
 	if (json_is_object(v) && !is_undef(v)) {
 		const char *k;
 		json_t *x;
-		json_object_foreach((json_t *)v, k, x) json_array_append_new(l, json_string(k));
+		json_object_foreach((json_t *)v, k, x) json_array_append_new(l, tstrz(k));
 		return l;
 	}
 	if (json_is_string(v)) {
@@ -468,7 +476,7 @@ json_t *py_iter(struct eval *ev, const json_t *v)
 		while (i < n) {
 			size_t st = i;
 			utf8_next(s, n, &i);
-			json_array_append_new(l, json_stringn((const char *)s + st, i - st));
+			json_array_append_new(l, tstr((const char *)s + st, i - st));
 		}
 		return l;
 	}
@@ -547,7 +555,63 @@ json_t *utf8_case(const char *s, size_t n, int mode)
 			start =
 			    !(utf8_locale ? iswalpha_l((wint_t)c, utf8_locale) : isalpha((int)c));
 	}
-	json_t *r = json_stringn(b.s ? b.s : "", b.len);
+	json_t *r = tstr(b.s ? b.s : "", b.len);
 	buf_release(&b);
 	return r;
+}
+
+static int utf8_valid_at(const unsigned char *s, size_t n, size_t i, size_t *len)
+{
+	unsigned char c = s[i];
+	size_t k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+	if (!k || i + k > n || (k == 2 && c < 0xC2) || (k == 4 && c > 0xF4))
+		return 0;
+	for (size_t j = 1; j < k; j++)
+		if ((s[i + j] & 0xC0) != 0x80)
+			return 0;
+	if (k == 3 && ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] >= 0xA0)))
+		return 0;
+	if (k == 4 && ((c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] >= 0x90)))
+		return 0;
+	*len = k;
+	return 1;
+}
+
+int utf8_valid(const char *s, size_t n)
+{
+	size_t k;
+	for (size_t i = 0; i < n; i += k)
+		if (!utf8_valid_at((const unsigned char *)s, n, i, &k) || s[i] == '\0')
+			return 0;
+	return 1;
+}
+
+/*
+ * A JSON string that never fails: bytes that are not UTF-8 (from a file,
+ * a command, b64decode, a byte-wise regex group) become U+FFFD, as Python's
+ * errors='replace' does, instead of Jansson refusing them.
+ */
+json_t *tstr(const char *s, size_t n)
+{
+	json_t *r = json_stringn(s, n);
+	if (r)
+		return r;
+	struct buf b = BUF_INIT;
+	size_t k;
+	for (size_t i = 0; i < n; i += k) {
+		if (utf8_valid_at((const unsigned char *)s, n, i, &k) && s[i] != '\0') {
+			buf_add(&b, s + i, k);
+		} else {
+			buf_adds(&b, "\xEF\xBF\xBD");
+			k = 1;
+		}
+	}
+	r = json_stringn(b.s ? b.s : "", b.len);
+	buf_release(&b);
+	return r;
+}
+
+json_t *tstrz(const char *s)
+{
+	return tstr(s, strlen(s));
 }

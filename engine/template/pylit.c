@@ -70,6 +70,16 @@ fail:
 
 json_t *pylit_parse(const char *text)
 {
+	/* most text starting with '[' (an INI section, a log line) is no
+	 * literal: a list or dict must also end with its bracket */
+	size_t len = strlen(text);
+	while (len && (text[len - 1] == ' ' || text[len - 1] == '\n' || text[len - 1] == '\t' ||
+	               text[len - 1] == '\r'))
+		len--;
+	if (len && text[0] == '[' && text[len - 1] != ']')
+		return NULL;
+	if (len && text[0] == '{' && text[len - 1] != '}')
+		return NULL;
 	char msg[256];
 	int errpos;
 	struct node *n = parse_expression(text, &errpos, msg, sizeof(msg));

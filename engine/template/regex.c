@@ -260,7 +260,7 @@ static int pyre_compile(struct eval *ev, const char *pat, int icase, int mline, 
 			free(r->names[i]);
 		return -1;
 	}
-	buf_grow(&out, 0);
+	buf_add(&out, "", 0); /* allocates and NUL-terminates */
 	int flags = REG_EXTENDED | (ic ? REG_ICASE : 0) | (mline ? REG_NEWLINE : 0);
 	int rc = regcomp(&r->re, out.s, flags);
 	buf_release(&out);
@@ -293,7 +293,7 @@ static json_t *group_val(struct pyre *r, const char *s, regmatch_t *m, int g)
 	int pg = g == 0 ? 0 : r->map[g];
 	if (m[pg].rm_so < 0)
 		return json_null();
-	return json_stringn(s + m[pg].rm_so, (size_t)(m[pg].rm_eo - m[pg].rm_so));
+	return tstr(s + m[pg].rm_so, (size_t)(m[pg].rm_eo - m[pg].rm_so));
 }
 
 static int group_by_name(struct pyre *r, const char *name)
@@ -429,14 +429,14 @@ static int findall_fn(struct eval *ev, struct pyre *r, const char *s, regmatch_t
 		json_array_append_new(out, group_val(r, s, m, 0));
 	} else if (r->ngroups == 1) {
 		json_t *g = group_val(r, s, m, 1);
-		json_array_append_new(out, json_is_null(g) ? json_string("") : g);
+		json_array_append_new(out, json_is_null(g) ? tstrz("") : g);
 		if (json_is_null(g))
 			json_decref(g);
 	} else {
 		json_t *t = json_array();
 		for (int i = 1; i <= r->ngroups; i++) {
 			json_t *g = group_val(r, s, m, i);
-			json_array_append_new(t, json_is_null(g) ? json_string("") : g);
+			json_array_append_new(t, json_is_null(g) ? tstrz("") : g);
 			if (json_is_null(g))
 				json_decref(g);
 		}

@@ -70,23 +70,26 @@ static unsigned long hash_str(const char *s)
 static const struct node *parse_cached(struct eval *ev, char kind, const char *text,
                                        struct node **owned)
 {
-	char *key = xasprintf("%c%s", kind, text);
-	unsigned long h = hash_str(key) % CACHE_SLOTS;
+	unsigned long h = (hash_str(text) ^ (unsigned char)kind) % CACHE_SLOTS;
 	const struct node *ast = NULL;
 	*owned = NULL;
 	pthread_mutex_lock(&cache_lock);
 	for (unsigned long i = h; cache[i].key; i = (i + 1) % CACHE_SLOTS)
-		if (!strcmp(cache[i].key, key)) {
+		if (cache[i].key[0] == kind && !strcmp(cache[i].key + 1, text)) {
 			ast = cache[i].ast;
 			break;
 		}
 	pthread_mutex_unlock(&cache_lock);
-	if (ast) {
-		free(key);
+	if (ast)
 		return ast;
-	}
+	char *key = xasprintf("%c%s", kind, text);
 	char msg[1024];
 	int errpos = 0;
+	/* checked once per text, here on a cache miss: Jansson needs UTF-8 */
+	if (!utf8_valid(text, strlen(text))) {
+		eval_fail(ev, "the template text is not valid UTF-8");
+		return NULL;
+	}
 	struct node *n = kind == 'E' ? parse_expression(text, &errpos, msg, sizeof(msg))
 	                             : parse_template(text, kind == 'T', &errpos, msg, sizeof(msg));
 	if (!n) {
@@ -135,7 +138,7 @@ json_t *eval_var(struct eval *ev, const char *name)
 	const json_t *raw = ev->ctx->vars ? json_object_get(ev->ctx->vars, name) : NULL;
 	if (!raw) {
 		if (!strcmp(name, "omit"))
-			return json_string(TMPL_OMIT);
+			return tstrz(TMPL_OMIT);
 		if (!strcmp(name, "vars") && ev->ctx->vars)
 			return json_incref((json_t *)ev->ctx->vars);
 		return undef_new("'%s' is undefined", name);
@@ -415,7 +418,7 @@ static int render_output(struct eval *ev, const struct node *n, struct outlist *
 	}
 	if (json_is_null(v) || is_lenient(v)) {
 		json_decref(v);
-		v = json_string("");
+		v = tstrz("");
 	} else if (n->a->kind == N_TUPLE) {
 		/* a tuple prints as (a, b), which no literal_eval turns back */
 		struct buf b = BUF_INIT;
@@ -427,7 +430,7 @@ static int render_output(struct eval *ev, const struct node *n, struct outlist *
 			buf_adds(&b, ",)");
 		}
 		json_decref(v);
-		v = json_stringn(b.s, b.len);
+		v = tstr(b.s, b.len);
 		buf_release(&b);
 	}
 	out_push(out, v);
@@ -489,7 +492,7 @@ static int render_body(struct eval *ev, const struct node *body, struct outlist 
 static json_t *concat(struct outlist *o, int literal)
 {
 	if (o->n == 0)
-		return json_string("");
+		return tstrz("");
 	struct buf b = BUF_INIT;
 	if (o->n == 1) {
 		json_t *v = o->v[0];
@@ -503,13 +506,13 @@ static json_t *concat(struct outlist *o, int literal)
 		for (int i = 0; i < o->n; i++)
 			py_str(o->v[i], &b);
 	}
-	buf_grow(&b, 0);
+	buf_add(&b, "", 0); /* allocates and NUL-terminates */
 	json_t *r = NULL;
 	if (literal &&
 	    (b.s[0] == '[' || b.s[0] == '{' || !strcmp(b.s, "True") || !strcmp(b.s, "False")))
 		r = pylit_parse(b.s);
 	if (!r)
-		r = json_stringn(b.s, b.len);
+		r = tstr(b.s, b.len);
 	buf_release(&b);
 	return r;
 }
@@ -547,7 +550,7 @@ static json_t *single_var(struct eval *ev, const char *text)
 static json_t *render_text(struct eval *ev, const char *text)
 {
 	if (!tmpl_has_template(text))
-		return json_string(text);
+		return tstrz(text);
 	if (ev->depth > MAX_DEPTH) {
 		eval_fail(ev, "recursive loop detected in template string: %s", text);
 		return NULL;
@@ -585,7 +588,7 @@ static json_t *render_text(struct eval *ev, const char *text)
 			for (; have < want; have++)
 				buf_addc(&b, '\n');
 			json_decref(r);
-			r = json_stringn(b.s, b.len);
+			r = tstr(b.s, b.len);
 			buf_release(&b);
 		}
 	}
@@ -601,7 +604,7 @@ json_t *eval_render_text(struct eval *ev, const char *text, int native)
 	if (r && !native && !json_is_string(r)) {
 		char *s = py_str_dup(r);
 		json_decref(r);
-		r = json_string(s);
+		r = tstrz(s);
 		free(s);
 	}
 	return r;
@@ -664,7 +667,7 @@ static json_t *render_tree(struct eval *ev, const json_t *v)
 			if (kr && !json_is_string(kr)) {
 				char *s = py_str_dup(kr);
 				json_decref(kr);
-				kr = json_string(s);
+				kr = tstrz(s);
 				free(s);
 			}
 		}

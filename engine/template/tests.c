@@ -377,12 +377,12 @@ static json_t *loose_parts(const char *s)
 		} else if (*p >= 'a' && *p <= 'z') {
 			while (*p >= 'a' && *p <= 'z')
 				p++;
-			json_array_append_new(parts, json_stringn(st, (size_t)(p - st)));
+			json_array_append_new(parts, tstr(st, (size_t)(p - st)));
 		} else {
 			while (*p && *p != '.' && !isdigit((unsigned char)*p) &&
 			       !(*p >= 'a' && *p <= 'z'))
 				p++;
-			json_array_append_new(parts, json_stringn(st, (size_t)(p - st)));
+			json_array_append_new(parts, tstr(st, (size_t)(p - st)));
 		}
 	}
 	return parts;

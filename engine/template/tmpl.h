@@ -35,9 +35,11 @@ struct tmpl_ctx {
 /*
  * The value of `omit`: a module argument whose value is exactly this string
  * is dropped by the executor before the module sees its arguments, as
- * Ansible does with its own "__omit_place_holder__<sha1>" token.
+ * Ansible does with its own "__omit_place_holder__<sha1>" token. The same
+ * string as vars_omit (vars/vars.h); `omit` resolves to it when no layer
+ * defines the variable.
  */
-#define TMPL_OMIT "__omit_place_holder__d7c0a1f3e9b2c4d5a6f7e8091a2b3c4d5e6f7a8b"
+#define TMPL_OMIT "__omit_place_holder__d1ed16f5b8ac2d3ee6bd8d82e6ed1e4c7d4a3c1f"
 
 /* 1 if s contains "{{", "{%" or "{#". */
 int tmpl_has_template(const char *s);

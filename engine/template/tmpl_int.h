@@ -138,6 +138,7 @@ struct eval {
 json_t *undef_new(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int is_undef(const json_t *v);
 json_t *undef_lenient(void);
+json_t *undef_at(json_t *v, int pos); /* returns v */
 int is_lenient(const json_t *v);
 const char *undef_msg(const json_t *v);
 /* Fail with v's undefined message at the current position. */
@@ -172,6 +173,10 @@ double num_value(const json_t *v);
 /* Items of an iterable (list, dict keys, string chars) as a new list. */
 json_t *py_iter(struct eval *ev, const json_t *v);
 size_t utf8_len(const char *s, size_t n);
+int utf8_valid(const char *s, size_t n);
+/* json_stringn/json_string that replace invalid UTF-8 with U+FFFD */
+json_t *tstr(const char *s, size_t n);
+json_t *tstrz(const char *s);
 /* mode: l u c t (Jinja title) T (Python title) */
 json_t *utf8_case(const char *s, size_t n, int mode);
 

@@ -731,7 +731,7 @@ void yaml_dump_style(const json_t *v, int indent, int flow_auto, struct buf *out
 	em.indent = -1;
 	em.whitespace = em.indention = 1;
 	em.flow_auto = flow_auto;
-	buf_grow(out, 0);
+	buf_add(out, "", 0); /* allocates and NUL-terminates */
 	emit_node(&em, v, 1, 0, 0, 0);
 	/* document end: libyaml (Ansible's CSafeDumper) writes no "..." here */
 	em.indent = -1;
