@@ -234,6 +234,25 @@ test_inventory() {
 	done
 }
 
+# drover itself reaches the lab through both generated inventories: over
+# ssh with the lab's known_hosts, and with pct through pve1.
+test_drover() {
+	local flavour out n
+	if [ ! -x "${DROVER_BIN:-}" ]; then
+		printf 'note: DROVER_BIN not set, drover against the lab not checked (ctest sets it)\n'
+		return 0
+	fi
+	for flavour in ssh pct; do
+		out=$(timeout 120 "$DROVER_BIN" exec -i "$DROVER_LAB_STATE/inventory/$flavour.ini" k3s_cluster -- \
+			'hostname; cat /proc/1/comm' 2>&1) || fail "drover exec over $flavour failed: $out"
+		for n in $NODES; do
+			expect_has "drover exec over $flavour reaches $n" "$n | CHANGED | rc=0 >>
+$n
+systemd" "$out"
+		done
+	done
+}
+
 # A failed up names the problem and leaves nothing of the failed node running.
 test_failed_up() {
 	local out rc=0
@@ -274,6 +293,7 @@ test_pct_running
 test_pct_stopped
 test_fanout
 test_inventory
+test_drover
 test_failed_up
 test_down
 if [ "$FAILS" -ne 0 ]; then

@@ -79,6 +79,7 @@ lab_check_name() {
 	'' | *[!a-z0-9-]* | -*) lab_die "bad node name '$1': use lower-case letters, digits and '-' (e.g. k3s-w-01)" ;;
 	esac
 	[ ${#1} -le 60 ] || lab_die "node name '$1' is too long (60 characters at most)"
+	[ "$1" != pve1 ] || lab_die "pve1 is the Proxmox-host stand-in, not a node; pick another name"
 }
 
 # lab_node_get NAME KEY: print one recorded fact about a node (empty if none).
