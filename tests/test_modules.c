@@ -724,6 +724,64 @@ static void test_blockinfile(void **state)
 	assert_file(P("blk"), "a\n// BEGIN cfg\nk=v\n// END cfg\nb\n");
 }
 
+/* Every case recorded from ansible-core 2.14 by tests/modules/gen_edit_cases.py
+ * (input file, args): drover must end with the same file, changed, failed
+ * and msg. */
+static void test_edit_cases_from_ansible(void **state)
+{
+	(void)state;
+	json_error_t je;
+	json_t *cases = json_load_file("modules/edit_cases.json", 0, &je);
+	size_t i;
+	json_t *c;
+	if (!cases)
+		fail_msg("modules/edit_cases.json: %s", je.text);
+	assert_true(json_array_size(cases) >= 30);
+	json_array_foreach(cases, i, c)
+	{
+		char path[600], fmt[64];
+		snprintf(path, sizeof(path), "%s/edit%zu", dir, i);
+		const json_t *in = json_object_get(c, "input");
+		unlink(path);
+		if (json_is_string(in))
+			spit(path, json_string_value(in));
+		json_t *args = json_deep_copy(json_object_get(c, "args"));
+		json_object_set_new(args, "path", json_string(path));
+		char *text = json_dumps(args, 0);
+		snprintf(fmt, sizeof(fmt), "%%s");
+		json_t *r = run(s(c, "module"), fmt, text);
+		const char *name = s(c, "name");
+		if (failed(r) != json_is_true(json_object_get(c, "failed")) ||
+		    changed(r) != json_is_true(json_object_get(c, "changed")))
+			fail_msg("%s: changed/failed differ from Ansible: %s", name,
+			         json_dumps(r, 0));
+		/* Ansible's msg with {path} for the file */
+		struct buf want = BUF_INIT;
+		const char *m = s(c, "msg"), *hole;
+		while ((hole = strstr(m, "{path}"))) {
+			buf_add(&want, m, (size_t)(hole - m));
+			buf_adds(&want, path);
+			m = hole + 6;
+		}
+		buf_adds(&want, m);
+		if (strcmp(s(r, "msg"), buf_str(&want)))
+			fail_msg("%s: msg '%s', Ansible says '%s'", name, s(r, "msg"),
+			         buf_str(&want));
+		const json_t *out = json_object_get(c, "output");
+		char *got = slurp(path);
+		if (json_is_null(out) ? got != NULL : !got || strcmp(got, json_string_value(out)))
+			fail_msg("%s: file is '%s', Ansible leaves '%s'", name,
+			         got ? got : "(none)",
+			         json_is_null(out) ? "(none)" : json_string_value(out));
+		free(got);
+		buf_release(&want);
+		free(text);
+		json_decref(args);
+		json_decref(r);
+	}
+	json_decref(cases);
+}
+
 /* ---- stat ---- */
 
 static void test_stat(void **state)
@@ -1414,6 +1472,7 @@ int main(void)
 	    cmocka_unit_test(test_lineinfile_backrefs_check),
 	    cmocka_unit_test(test_replace),
 	    cmocka_unit_test(test_blockinfile),
+	    cmocka_unit_test(test_edit_cases_from_ansible),
 	    cmocka_unit_test(test_stat),
 	    cmocka_unit_test(test_controller_modules),
 	    cmocka_unit_test(test_template),
