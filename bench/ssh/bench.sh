@@ -13,8 +13,9 @@
 #
 # usage: bench/ssh/bench.sh [pool|drover|ansible|openssh|all]...  (default all)
 # env:   HOSTS=10 TASKS=20 FORKS=10 PORT=2299 NET=127.0.2 BUILD=build-bench
-#        BENCH_USER=drovertest (a local user with /bin/sh as login shell, so
-#        no shell rc files are timed; created when missing)
+#        BENCH_USER=droverbench (a local user with /bin/sh as login shell, so
+#        no shell rc files are timed; created for the run when missing, and
+#        removed again afterwards)
 # Needs root (it starts sshd), openssh-server, openssh-client, ansible-core.
 set -euo pipefail
 
@@ -25,17 +26,19 @@ FORKS=${FORKS:-10}
 PORT=${PORT:-2299}
 NET=${NET:-127.0.2}
 BUILD=${BUILD:-$ROOT/build-bench}
-BENCH_USER=${BENCH_USER:-drovertest}
+BENCH_USER=${BENCH_USER:-droverbench}
 WHAT=${*:-all}
 
 case $NET in 127.*) ;; *) echo "bench: NET must be a loopback prefix (127.x.y)" >&2; exit 2 ;; esac
 
 WORK=$(mktemp -d /tmp/drover-bench-XXXXXX)
 chmod 711 "$WORK"
+CREATED_USER=
 cleanup() {
 	for ((i = 1; i <= HOSTS; i++)); do
 		sh "$ROOT/tests/conn/sshd.sh" stop "$WORK/sshd$i" 2>/dev/null || true
 	done
+	[ -z "$CREATED_USER" ] || sh "$ROOT/tests/conn/sshd.sh" deluser "$CREATED_USER"
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -53,7 +56,10 @@ timed() { # timed LABEL CMD...: run CMD, print its wall time
 }
 
 start_hosts() {
-	sh "$ROOT/tests/conn/sshd.sh" user "$BENCH_USER"
+	if ! id "$BENCH_USER" >/dev/null 2>&1; then
+		sh "$ROOT/tests/conn/sshd.sh" user "$BENCH_USER"
+		CREATED_USER=$BENCH_USER
+	fi
 	mkdir -p "$WORK/sshd1"
 	ssh-keygen -q -t ed25519 -N '' -f "$WORK/sshd1/id_ed25519"
 	: >"$WORK/known_hosts"

@@ -54,8 +54,8 @@ struct ssh_host {
 	int wake[2]; /* wakes the poller when someone else read its output */
 	int dead;
 	char lost[400];
-	char label[300]; /* user@addr:port, for messages */
-	int channels;
+	char label[300];            /* user@addr:port, for messages */
+	int channels, max_channels; /* open now; the most the server allows */
 	struct ssh_job *poller;
 	double last_io;
 };
@@ -268,6 +268,7 @@ static int ssh_open(struct conn *c, struct err *e)
 	pthread_once(&ssh_once, ssh_lib_init);
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
+	h->max_channels = SSH_MAX_CHANNELS;
 	if (pipe2(h->wake, O_CLOEXEC | O_NONBLOCK)) {
 		h->wake[0] = h->wake[1] = -1;
 		ret = err_set(e, ERR_IO, NULL, 0, 0, "pipe: %s", strerror(errno));
@@ -392,24 +393,39 @@ static int lost_err(struct ssh_host *h, struct err *e)
 	               h->lost);
 }
 
-/* Take a channel slot and open a channel; reconnect a lost session once. */
+/* Wait for a channel slot. Called with h->lock held. */
+static void slot_take(struct ssh_host *h)
+{
+	while (h->channels >= h->max_channels)
+		pthread_cond_wait(&h->cond, &h->lock);
+	h->channels++;
+}
+
+/* Replace a lost session once nobody else still uses it. */
+static int reconnect(struct ssh_host *h, struct err *e)
+{
+	while (h->dead && h->channels > 1)
+		pthread_cond_wait(&h->cond, &h->lock);
+	if (!h->dead)
+		return 0;
+	log_verbose(2, "<%s> reconnecting (%s)", h->label, h->lost);
+	host_disconnect(h);
+	return host_connect(h, e);
+}
+
+/*
+ * Open a channel, holding a slot. A lost session is reconnected once. A
+ * server that refuses a channel while others are open allows fewer sessions
+ * than we assumed (MaxSessions): remember the lower limit and queue.
+ */
 static int job_open(struct ssh_host *h, ssh_channel *out, struct err *e)
 {
+	int reconnects = 0, refusals = 0;
 	ssh_channel ch;
-	int attempt;
 
-	for (attempt = 0; attempt < 2; attempt++) {
-		if (h->dead) {
-			/* Replace the session only when nobody else still uses it. */
-			while (h->dead && h->channels > 1)
-				pthread_cond_wait(&h->cond, &h->lock);
-			if (h->dead) {
-				log_verbose(2, "<%s> reconnecting (%s)", h->label, h->lost);
-				host_disconnect(h);
-				if (host_connect(h, e))
-					return e->code;
-			}
-		}
+	for (;;) {
+		if (h->dead && (reconnects++ || reconnect(h, e)))
+			return e->code ? e->code : lost_err(h, e);
 		ch = ssh_channel_new(h->s);
 		if (ch && ssh_channel_open_session(ch) == SSH_OK) {
 			*out = ch;
@@ -417,15 +433,21 @@ static int job_open(struct ssh_host *h, ssh_channel *out, struct err *e)
 		}
 		if (ch)
 			ssh_channel_free(ch);
-		if (ssh_is_connected(h->s))
+		if (!ssh_is_connected(h->s)) {
+			host_lost(h, ssh_get_error(h->s));
+			continue;
+		}
+		if (h->channels <= 1 || refusals++ >= SSH_MAX_CHANNELS)
 			return err_set(
 			    e, ERR_UNREACH, NULL, 0, 0,
 			    "Failed to connect to the host via ssh: %s: the server refused "
 			    "a session channel: %s",
 			    h->label, ssh_get_error(h->s));
-		host_lost(h, ssh_get_error(h->s));
+		h->max_channels = h->channels - 1;
+		log_verbose(2, "<%s> server allows %d sessions at once", h->label, h->max_channels);
+		h->channels--;
+		slot_take(h);
 	}
-	return lost_err(h, e);
 }
 
 static int job_loop(struct ssh_host *h, struct ssh_job *j, ssh_channel ch, struct conn_feed *f,
@@ -504,9 +526,7 @@ static int ssh_exec(struct conn *c, const struct conn_job *cj, struct conn_resul
 	buf_add_shquote(&cmd, cj->cmd);
 
 	pthread_mutex_lock(&h->lock);
-	while (h->channels >= SSH_MAX_CHANNELS)
-		pthread_cond_wait(&h->cond, &h->lock);
-	h->channels++;
+	slot_take(h);
 	ret = job_start(h, &j, buf_str(&cmd), &ch, e);
 	if (!ret)
 		ret = job_loop(h, &j, ch, &f, cj->timeout, e);

@@ -5,6 +5,11 @@
  */
 
 static char sshd_dir[256];
+/* A user whose login shell reads no rc files, so stderr is the command's;
+ * one per test process, since several test runs may share the machine. */
+static char test_user[32];
+#define TEST_USER test_user
+static char test_pw[40];
 static char pct_dir[300];
 static int sshd_port;
 
@@ -89,14 +94,18 @@ static struct conn *ssh_as(struct conn_pool **pool, const char *user)
 	return c;
 }
 
+static const char *test_user_nl(void)
+{
+	static char s[40];
+
+	snprintf(s, sizeof(s), "%s\n", test_user);
+	return s;
+}
+
 static struct conn *ssh_root(struct conn_pool **pool)
 {
 	return ssh_as(pool, "root");
 }
-
-/* A user whose login shell reads no rc files, so stderr is the command's. */
-#define TEST_USER "drovertest"
-static char test_pw[40];
 
 static void test_ssh_exec(void **state)
 {
@@ -323,7 +332,7 @@ static void test_ssh_agent(void **state)
 	if (!c)
 		fail_msg("%s", err_format(&e, msg, sizeof(msg)));
 	run_ok(c, "id -un", NULL, &r);
-	assert_string_equal(buf_str(&r.out), TEST_USER "\n");
+	assert_string_equal(buf_str(&r.out), test_user_nl());
 	conn_result_release(&r);
 	conn_pool_free(pool);
 }
@@ -467,6 +476,49 @@ static void test_ssh_threads_one_session(void **state)
 	}
 	conn_pool_free(pool);
 	assert_int_equal(sshd_logins() - before, 1);
+}
+
+/* A server with MaxSessions 2: drover learns the limit and queues. */
+static void test_ssh_max_sessions(void **state)
+{
+	char dir[300], key[300], args[400], msg[2600];
+	struct conn_pool *pool = conn_pool_new(NULL);
+	struct ssh_worker w[6];
+	pthread_t t[6];
+	struct conn *c;
+	struct err e;
+	json_t *v;
+	int i, port = sshd_port + 1;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/sshd-max2", tmpdir);
+	assert_int_equal(sh("mkdir -p '%s' && cp '%s/id_ed25519' '%s/id_ed25519.pub' '%s/'", dir,
+	                    sshd_dir, sshd_dir, dir),
+	                 0);
+	if (sh("SSHD_MAXSESSIONS=2 sh conn/sshd.sh start '%s' 127.0.0.1 %d", dir, port))
+		fail_msg("cannot start the second sshd on port %d", port);
+	v = ssh_vars(TEST_USER, NULL);
+	snprintf(key, sizeof(key), "%s/id_ed25519", dir);
+	snprintf(args, sizeof(args), "-o UserKnownHostsFile=%s/known_hosts", dir);
+	json_object_set_new(v, "ansible_port", json_integer(port));
+	json_object_set_new(v, "ansible_ssh_private_key_file", json_string(key));
+	json_object_set_new(v, "ansible_ssh_common_args", json_string(args));
+	c = ssh_get(pool, "max2", v, &e);
+	if (!c) {
+		sh("sh conn/sshd.sh stop '%s'", dir);
+		fail_msg("%s", err_format(&e, msg, sizeof(msg)));
+	}
+	for (i = 0; i < 6; i++) {
+		w[i] = (struct ssh_worker){.c = c, .id = i};
+		pthread_create(&t[i], NULL, ssh_worker_run, &w[i]);
+	}
+	for (i = 0; i < 6; i++)
+		pthread_join(t[i], NULL);
+	conn_pool_free(pool);
+	sh("sh conn/sshd.sh stop '%s'", dir);
+	for (i = 0; i < 6; i++)
+		if (w[i].bad)
+			fail_msg("worker %d: %d bad, last: %s", i, w[i].bad, w[i].why);
 }
 
 static void *slow_cmd(void *arg)
@@ -669,7 +721,7 @@ static void test_ssh_password_login(void **state)
 	if (!c)
 		fail_msg("%s", err_format(&e, msg, sizeof(msg)));
 	run_ok(c, "id -un", NULL, &r);
-	assert_string_equal(buf_str(&r.out), TEST_USER "\n");
+	assert_string_equal(buf_str(&r.out), test_user_nl());
 	conn_result_release(&r);
 	conn_pool_free(pool);
 
@@ -708,7 +760,7 @@ static void test_ssh_proxyjump(void **state)
 	if (!c)
 		fail_msg("%s", err_format(&e, msg, sizeof(msg)));
 	run_ok(c, "id -un", NULL, &r);
-	assert_string_equal(buf_str(&r.out), TEST_USER "\n");
+	assert_string_equal(buf_str(&r.out), test_user_nl());
 	conn_result_release(&r);
 	assert_int_equal(sshd_logins() - before, 2);
 	conn_pool_free(pool);
@@ -747,6 +799,7 @@ static int ssh_setup(void **state)
 	chmod(tmpdir, 0711); /* the test user's sshd reads authorized_keys inside */
 	sshd_port = 20000 + (int)(getpid() % 10000);
 	snprintf(test_pw, sizeof(test_pw), "pw-%ld-%d'\"$x", (long)time(NULL), (int)getpid());
+	snprintf(test_user, sizeof(test_user), "drovert%d", (int)getpid());
 	if (sh("sh conn/sshd.sh user %s", TEST_USER) || set_password(TEST_USER, test_pw))
 		return -1;
 	/* another test may hold the port: try a few */
@@ -759,5 +812,6 @@ static int ssh_setup(void **state)
 static int ssh_teardown(void **state)
 {
 	sshd_stop();
+	sh("sh conn/sshd.sh deluser %s", test_user);
 	return teardown_tmp(state);
 }

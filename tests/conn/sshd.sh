@@ -7,9 +7,11 @@
 #   sshd.sh rekey DIR             give the server a new host key (restart)
 #   sshd.sh user NAME             a local user (login shell /bin/sh) that may
 #                                 sudo with its password (set it with chpasswd)
+#   sshd.sh deluser NAME          remove that user again
 #
 # SSHD_SETENV, when set, is written as sshd's SetEnv (environment for the
-# sessions, e.g. PATH=... to put a stand-in command on it).
+# sessions, e.g. PATH=... to put a stand-in command on it). SSHD_MAXSESSIONS
+# sets MaxSessions (default 10, OpenSSH's default).
 # DIR gets: id_ed25519 (+ .pub, authorized for every user), wrong_ed25519
 # (not authorized), host_ed25519_key, known_hosts (the server's key, for
 # tests that trust it), sshd.pid, sshd.log. Runs as root.
@@ -39,7 +41,7 @@ PubkeyAuthentication yes
 PasswordAuthentication yes
 KbdInteractiveAuthentication no
 UsePAM no
-MaxSessions 10
+MaxSessions ${SSHD_MAXSESSIONS:-10}
 MaxStartups 100
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
@@ -92,9 +94,22 @@ rekey)
 	;;
 user)
 	name=$1
-	id "$name" >/dev/null 2>&1 || useradd -m -s /bin/sh "$name"
+	if ! id "$name" >/dev/null 2>&1; then
+		useradd -m -s /bin/sh "$name"
+		# useradd leaves the account locked ("!"), and sshd refuses locked
+		# accounts even with a key: no password, but not locked
+		usermod -p '*' "$name"
+	fi
 	echo "$name ALL=(ALL) ALL" > "/etc/sudoers.d/drover-test-$name"
 	chmod 440 "/etc/sudoers.d/drover-test-$name"
 	;;
-*) echo "usage: sshd.sh start|stop|rekey|user ..." >&2; exit 2 ;;
+deluser)
+	name=$1
+	rm -f "/etc/sudoers.d/drover-test-$name"
+	if id "$name" >/dev/null 2>&1; then
+		pkill -KILL -u "$name" 2>/dev/null || true
+		userdel -r "$name" 2>/dev/null || userdel "$name"
+	fi
+	;;
+*) echo "usage: sshd.sh start|stop|rekey|user|deluser ..." >&2; exit 2 ;;
 esac
