@@ -72,7 +72,9 @@ static int run_case(const json_t *defaults, const json_t *c, const char *basedir
 	const char *text = json_string_value(json_object_get(c, "template"));
 	json_t *vars = json_deep_copy(defaults);
 	json_object_update(vars, json_object_get(c, "vars"));
-	struct tmpl_ctx ctx = {vars, "cases.json", 1, 1, basedir, 1};
+	int file = !strcmp(kind, "file");
+	struct tmpl_ctx ctx = {
+	    vars, "cases.json", 1, 1, basedir, 1, file, json_is_true(json_object_get(c, "lstrip"))};
 	struct err e;
 	err_init(&e);
 	json_t *got = NULL;
@@ -143,7 +145,7 @@ static void test_error_positions(void **state)
 {
 	(void)state;
 	json_t *vars = vars_of("{\"x\": 1}");
-	struct tmpl_ctx ctx = {vars, "play.yml", 12, 9, NULL, 1};
+	struct tmpl_ctx ctx = {vars, "play.yml", 12, 9, NULL, 1, 0, 0};
 	struct err e;
 	char out[4096];
 
@@ -177,7 +179,7 @@ static void test_unsafe_and_values(void **state)
 	json_t *raw = json_string("{{ x }}");
 	yaml_mark_unsafe(raw);
 	json_object_set(vars, "raw", raw);
-	struct tmpl_ctx ctx = {vars, NULL, 0, 0, NULL, 1};
+	struct tmpl_ctx ctx = {vars, NULL, 0, 0, NULL, 1, 0, 0};
 
 	err_init(&e);
 	json_t *r = tmpl_render("{{ raw }}", &ctx, &e);
@@ -226,7 +228,7 @@ static void test_cond_forms(void **state)
 {
 	(void)state;
 	json_t *vars = vars_of("{\"x\": 3, \"s\": \"false\"}");
-	struct tmpl_ctx ctx = {vars, "t.yml", 4, 3, NULL, 1};
+	struct tmpl_ctx ctx = {vars, "t.yml", 4, 3, NULL, 1, 0, 0};
 	struct err e;
 	int res;
 	json_t *c;
@@ -260,7 +262,7 @@ struct thread_arg {
 static void *render_many(void *p)
 {
 	struct thread_arg *a = p;
-	struct tmpl_ctx ctx = {a->vars, NULL, 0, 0, NULL, 1};
+	struct tmpl_ctx ctx = {a->vars, NULL, 0, 0, NULL, 1, 0, 0};
 	a->ok = 1;
 	for (int i = 0; i < 300; i++) {
 		struct err e;

@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 			perror(argv[t]);
 			return 1;
 		}
-		struct tmpl_ctx ctx = {vars, argv[t], 1, 1, ".", 1};
+		struct tmpl_ctx ctx = {vars, argv[t], 1, 1, ".", 1, 0, 0};
 		double start = now();
 		for (long i = 0; i < (print ? 1 : n); i++) {
 			struct err e;

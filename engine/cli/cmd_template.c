@@ -105,7 +105,7 @@ int cmd_template(struct cli *c)
 	json_object_update(vars, extra);
 	if (!(text = load_text(c->args.v[0], &file, &basedir, &e)))
 		goto fail;
-	struct tmpl_ctx ctx = {vars, file, 1, 1, basedir, 1};
+	struct tmpl_ctx ctx = {vars, file, 1, 1, basedir, 1, 0, 0};
 	if (c->when) {
 		int res;
 		json_t *cond = json_string(text);

@@ -338,6 +338,8 @@ static json_t *repeat(struct eval *ev, const json_t *seq, long long times)
 		eval_fail(ev, "the repeated sequence would be too large (over 64 MiB)");
 		return NULL;
 	}
+	if (unit == 0 || times < 0)
+		times = 0;
 	if (json_is_string(seq)) {
 		struct buf b = BUF_INIT;
 		for (long long i = 0; i < times; i++)

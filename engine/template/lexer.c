@@ -399,6 +399,18 @@ static size_t rstrip_len(const char *p, size_t len)
 	return len;
 }
 
+/* lstrip_blocks: spaces and tabs between a line's start and a block tag go */
+static size_t lstrip_line(const char *text, size_t start, size_t len)
+{
+	size_t k = len;
+	while (k > 0 && (text[start + k - 1] == ' ' || text[start + k - 1] == '\t'))
+		k--;
+	size_t at = start + k;
+	if (at == 0 || text[at - 1] == '\n')
+		return k;
+	return len;
+}
+
 static int lex_raw(struct lexer *lx, size_t data_start, int trim)
 {
 	size_t after;
@@ -452,11 +464,13 @@ static int lex_tag(struct lexer *lx, int trim)
 	return 0;
 }
 
-int lex_template(const char *text, int trim_blocks, struct toklist *out, int *errpos, char *msg,
+int lex_template(const char *text, int flags, struct toklist *out, int *errpos, char *msg,
                  size_t msgsize)
 {
 	struct lexer lx = {text, strlen(text), 0, out, 0, 0, msg, msgsize};
-	lx.raw_var_strings = strchr(text, '\\') && strstr(text, "{{");
+	int trim_blocks = flags & LEX_TRIM_BLOCKS;
+	lx.raw_var_strings =
+	    !(flags & LEX_RAW_BACKSLASHES) && strchr(text, '\\') && strstr(text, "{{");
 	/* keep_trailing_newline=False: one trailing newline of the source goes */
 	if (lx.n && text[lx.n - 1] == '\n')
 		lx.n -= (lx.n > 1 && text[lx.n - 2] == '\r') ? 2 : 1;
@@ -475,6 +489,9 @@ int lex_template(const char *text, int trim_blocks, struct toklist *out, int *er
 		size_t len = j - start;
 		if (j + 2 < lx.n && text[j + 2] == '-')
 			len = rstrip_len(text + start, len);
+		else if ((flags & LEX_LSTRIP_BLOCKS) && text[j + 1] != '{' &&
+		         !(j + 2 < lx.n && text[j + 2] == '+'))
+			len = lstrip_line(text, start, len);
 		push_data(&lx, start, text + start, len);
 		lx.i = j;
 		if (lex_tag(&lx, trim_blocks) < 0) {

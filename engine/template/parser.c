@@ -917,12 +917,11 @@ fail:
 	return NULL;
 }
 
-struct node *parse_template(const char *text, int trim_blocks, int *errpos, char *msg,
-                            size_t msgsize)
+struct node *parse_template(const char *text, int flags, int *errpos, char *msg, size_t msgsize)
 {
 	struct parser p = {{0}, 0, 0, msg, msgsize, 0};
 	struct node *root = NULL;
-	if (lex_template(text, trim_blocks, &p.toks, errpos, msg, msgsize) < 0)
+	if (lex_template(text, flags, &p.toks, errpos, msg, msgsize) < 0)
 		goto out;
 	root = parse_body(&p, NULL);
 	if (!root)

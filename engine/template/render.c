@@ -66,7 +66,7 @@ static unsigned long hash_str(const char *s)
 	return h;
 }
 
-/* kind: 'T' template (trim_blocks), 't' template, 'E' expression */
+/* kind: 'E' an expression, '0' + LEX_* flags a template */
 static const struct node *parse_cached(struct eval *ev, char kind, const char *text,
                                        struct node **owned)
 {
@@ -91,7 +91,7 @@ static const struct node *parse_cached(struct eval *ev, char kind, const char *t
 		return NULL;
 	}
 	struct node *n = kind == 'E' ? parse_expression(text, &errpos, msg, sizeof(msg))
-	                             : parse_template(text, kind == 'T', &errpos, msg, sizeof(msg));
+	                             : parse_template(text, kind - '0', &errpos, msg, sizeof(msg));
 	if (!n) {
 		ev->pos = errpos;
 		eval_fail(ev, "template error while templating string: %s. String: %s", msg, text);
@@ -202,6 +202,7 @@ static json_t *render_value(struct eval *parent, const json_t *v)
 		struct eval sub = *parent;
 		sub.e = &inner;
 		sub.scope = NULL;
+		sub.text_mode = sub.raw_backslashes = 0; /* variables: Templar.template */
 		sub.depth = parent->depth + 1;
 		json_t *r = render_text(&sub, json_string_value(v));
 		if (r)
@@ -555,7 +556,7 @@ static json_t *render_text(struct eval *ev, const char *text)
 		eval_fail(ev, "recursive loop detected in template string: %s", text);
 		return NULL;
 	}
-	if (!strncmp(text, "{{", 2)) {
+	if (!ev->text_mode && !strncmp(text, "{{", 2)) {
 		json_t *sv = single_var(ev, text);
 		if (sv)
 			return sv;
@@ -563,7 +564,10 @@ static json_t *render_text(struct eval *ev, const char *text)
 	struct node *owned;
 	const char *saved = ev->src;
 	ev->src = text;
-	const struct node *ast = parse_cached(ev, ev->ctx->trim_blocks ? 'T' : 't', text, &owned);
+	int flags = (ev->ctx->trim_blocks ? LEX_TRIM_BLOCKS : 0) |
+	            (ev->ctx->lstrip_blocks ? LEX_LSTRIP_BLOCKS : 0) |
+	            (ev->text_mode || ev->raw_backslashes ? LEX_RAW_BACKSLASHES : 0);
+	const struct node *ast = parse_cached(ev, (char)('0' + flags), text, &owned);
 	if (!ast) {
 		ev->src = saved;
 		return NULL;
@@ -573,7 +577,7 @@ static json_t *render_text(struct eval *ev, const char *text)
 	ev->scope = &top;
 	json_t *r = NULL;
 	if (render_body(ev, ast, &out) == 0)
-		r = concat(&out, 1);
+		r = concat(&out, !ev->text_mode);
 	ev->scope = top.up;
 	ev->src = saved;
 	json_decref(top.vars);
@@ -600,6 +604,8 @@ json_t *eval_render_text(struct eval *ev, const char *text, int native)
 	struct eval sub = *ev;
 	sub.scope = NULL;
 	sub.depth = ev->depth + 1;
+	sub.text_mode = 0;
+	sub.raw_backslashes = 1; /* the template lookup's escape_backslashes=False */
 	json_t *r = render_text(&sub, text);
 	if (r && !native && !json_is_string(r)) {
 		char *s = py_str_dup(r);
@@ -630,6 +636,7 @@ json_t *tmpl_render(const char *text, const struct tmpl_ctx *ctx, struct err *e)
 {
 	struct eval ev;
 	eval_init(&ev, ctx, e);
+	ev.text_mode = ctx->text_mode;
 	json_t *r = render_text(&ev, text);
 	json_decref(ev.cache);
 	return r;

@@ -30,6 +30,14 @@ struct tmpl_ctx {
 	int line, col;       /* of the text's first character; 0 if unknown */
 	const char *basedir; /* for lookup('file'/'template'), relative paths */
 	int trim_blocks;     /* Ansible's default: 1 */
+	/*
+	 * The template module's rendering (action/template.py's do_template):
+	 * the result is always text, never turned back into a list or bool,
+	 * and backslashes inside {{ }} strings are not doubled. 0 for task
+	 * arguments, when: and everything else.
+	 */
+	int text_mode;
+	int lstrip_blocks; /* the template module's lstrip_blocks option */
 };
 
 /*

@@ -51,7 +51,12 @@ struct toklist {
 	int n, cap;
 };
 
-int lex_template(const char *text, int trim_blocks, struct toklist *out, int *errpos, char *msg,
+/* lexer flags */
+#define LEX_TRIM_BLOCKS     1
+#define LEX_RAW_BACKSLASHES 2 /* escape_backslashes=False */
+#define LEX_LSTRIP_BLOCKS   4
+
+int lex_template(const char *text, int flags, struct toklist *out, int *errpos, char *msg,
                  size_t msgsize);
 /* A bare expression: tokens only, no tags. */
 int lex_expr(const char *text, struct toklist *out, int *errpos, char *msg, size_t msgsize);
@@ -110,8 +115,7 @@ void node_add(struct node *n, struct node *kid);
 void node_free(struct node *n);
 
 /* Parse a template or a bare expression. Returns NULL with *errpos/msg. */
-struct node *parse_template(const char *text, int trim_blocks, int *errpos, char *msg,
-                            size_t msgsize);
+struct node *parse_template(const char *text, int flags, int *errpos, char *msg, size_t msgsize);
 struct node *parse_expression(const char *text, int *errpos, char *msg, size_t msgsize);
 /* Parse the text as a Python literal (ast.literal_eval with true/false/null
  * accepted); NULL when it is not one. */
@@ -128,10 +132,12 @@ struct eval {
 	struct err *e;
 	const char *src; /* text being evaluated, for positions */
 	struct frame *scope;
-	json_t *cache;   /* top-level variables already rendered in this call */
-	int depth;       /* recursion through lazy variables */
-	int pos;         /* position of the node being evaluated */
-	json_t *test_kw; /* keyword arguments of the test being run (borrowed) */
+	json_t *cache;       /* top-level variables already rendered in this call */
+	int depth;           /* recursion through lazy variables */
+	int pos;             /* position of the node being evaluated */
+	json_t *test_kw;     /* keyword arguments of the test being run (borrowed) */
+	int raw_backslashes; /* lookup('template'): escape_backslashes=False */
+	int text_mode;       /* ctx->text_mode, for the top-level text only */
 };
 
 /* Values */

@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(text);
 		return 0;
 	}
-	struct tmpl_ctx ctx = {vars, "fuzz", 1, 1, "/nonexistent", 1};
+	struct tmpl_ctx ctx = {vars, "fuzz", 1, 1, "/nonexistent", 1, 0, 0};
 	struct err e;
 	err_init(&e);
 	json_decref(tmpl_render(text, &ctx, &e));

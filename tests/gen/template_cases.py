@@ -64,6 +64,12 @@ def E(tpl, err, name=None, **vars):
     CASES.append({'kind': 'render', 'template': tpl, 'vars': vars, 'error': err, 'name': name})
 
 
+def F(tpl, lstrip=False, name=None, **vars):
+    """The template module: text out, no backslash doubling."""
+    CASES.append({'kind': 'file', 'template': tpl, 'vars': vars, 'name': name,
+                  'lstrip': lstrip})
+
+
 def C(cond, name=None, **vars):
     CASES.append({'kind': 'cond', 'template': cond, 'vars': vars, 'name': name})
 
@@ -348,6 +354,16 @@ CE('foo.bar == 1', "'foo' is undefined")
 CE('x >', 'unexpected')
 CE('{{ foo }}', "'foo' is undefined")
 
+# --- the template module (action/template.py: do_template, text only) ---
+for t in ['[{{ x }}, {{ y }}]', '{{ l }}', '{{ t }}', '{{ x }}', '{{ "a\\nb" }}', '{{ n }}',
+          '[Unit]\nA={{ s }}\n', '{{ cfg | to_nice_yaml }}', 'True', '{{ "a\\tb" | length }}',
+          '{% for u in users %}\n  {% if u.admin is defined %}\n{{ u.name }}\n  {% endif %}\n{% endfor %}\n']:
+    F(t)
+for t in ['{% for u in users %}\n  {% if u.admin is defined %}\n{{ u.name }}\n  {% endif %}\n{% endfor %}\n',
+          '  {# c #}\nx\n    {%+ if t %}y{% endif %}\n', 'a {% if t %}b{% endif %}\n']:
+    F(t, lstrip=True)
+T('{{ lookup("template", "bs.j2") }}')
+
 # --- templates from vars: whole render of nested values ---
 T('{{ foo | default(omit) == omit }}', omit='__omit_place_holder__d1ed16f5b8ac2d3ee6bd8d82e6ed1e4c7d4a3c1f')
 T('{{ lazyl | join(",") }}')
@@ -374,6 +390,11 @@ def run_case(c, loader):
     templar = Templar(loader=loader, variables=vars)
     if c['kind'] == 'render':
         return plain(templar.template(c['template']))
+    if c['kind'] == 'file':
+        env = templar.copy_with_new_env(lstrip_blocks=c['lstrip'], trim_blocks=True,
+                                        available_variables=vars)
+        return plain(env.do_template(c['template'], preserve_trailing_newlines=True,
+                                     escape_backslashes=False))
     cond = Conditional(loader=loader)
     cond.when = [c['template']]
     return bool(cond.evaluate_conditional(templar, vars))
@@ -394,6 +415,8 @@ def main():
             name += ' #%d' % i
         seen.add(name)
         case = {'name': name, 'kind': c['kind'], 'template': c['template'], 'vars': c['vars']}
+        if c['kind'] == 'file':
+            case['lstrip'] = c['lstrip']
         try:
             res = run_case(c, loader)
             if 'error' in c:
