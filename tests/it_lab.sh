@@ -22,7 +22,10 @@ LAB=$HERE/lab/lab
 export DROVER_LAB_STATE=/var/lib/drover-lab-it-$$
 export DROVER_LAB_NET=127.0.8
 export DROVER_LAB_FANOUT_NET=127.0.9
-export DROVER_LAB_SSH_PORT=22
+# Not 22: a CI machine's own sshd often listens on 0.0.0.0:22, which shadows
+# every loopback address on that port. This also covers non-default ports
+# (known_hosts [addr]:port entries, ansible_port in the inventories).
+export DROVER_LAB_SSH_PORT=2222
 NODES="k3s-s-01 k3s-w-01"
 S01=127.0.8.11
 W01=127.0.8.21
@@ -81,7 +84,8 @@ preflight() {
 SSH_OPTS=()
 ssh_opts() {
 	SSH_OPTS=(-o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$DROVER_LAB_STATE/known_hosts"
-		-o IdentitiesOnly=yes -i "$DROVER_LAB_STATE/id_ed25519" -o ConnectTimeout=5 -o LogLevel=ERROR)
+		-o IdentitiesOnly=yes -i "$DROVER_LAB_STATE/id_ed25519" -o ConnectTimeout=5 -o LogLevel=ERROR
+		-p "$DROVER_LAB_SSH_PORT")
 }
 
 # on ADDR USER CMD: run CMD over OpenSSH with host key checking on.
@@ -124,22 +128,24 @@ test_node() {
 	running | degraded) ok "$name: systemctl is-system-running says $(sed -n 3p <<<"$out")" ;;
 	*) fail "$name: systemctl is-system-running: $(sed -n 3p <<<"$out")" ;;
 	esac
-	expect_eq "$name: sshd listens only on its own address" "listenaddress $addr:22" "$(sed -n 4,9p <<<"$out")"
+	expect_eq "$name: sshd listens only on its own address" "listenaddress $addr:$DROVER_LAB_SSH_PORT" "$(sed -n 4,9p <<<"$out")"
 }
 
 test_host_keys() {
 	local out
 	: >"$TMP/empty_known_hosts"
-	out=$(ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$TMP/empty_known_hosts" \
+	out=$(ssh -p "$DROVER_LAB_SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$TMP/empty_known_hosts" \
 		-o IdentitiesOnly=yes -i "$DROVER_LAB_STATE/id_ed25519" "root@$S01" true 2>&1) &&
 		fail "ssh with an empty known_hosts must fail" || expect_has "unknown host key refused" "Host key verification failed" "$out"
 	# The other node's key recorded for this address: a changed host key.
-	awk -v a="$S01" -v w="$W01" '$1 ~ "^" w "," { $1 = a; print }' "$DROVER_LAB_STATE/known_hosts" >"$TMP/wrong_known_hosts"
-	out=$(ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$TMP/wrong_known_hosts" \
+	awk -v a="[$S01]:$DROVER_LAB_SSH_PORT" -v w="[$W01]:$DROVER_LAB_SSH_PORT" 'index($1, w ",") == 1 { $1 = a; print }' \
+		"$DROVER_LAB_STATE/known_hosts" >"$TMP/wrong_known_hosts"
+	[ -s "$TMP/wrong_known_hosts" ] || fail "no known_hosts entry for [$W01]:$DROVER_LAB_SSH_PORT"
+	out=$(ssh -p "$DROVER_LAB_SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$TMP/wrong_known_hosts" \
 		-o IdentitiesOnly=yes -i "$DROVER_LAB_STATE/id_ed25519" "root@$S01" true 2>&1) &&
 		fail "ssh with a wrong host key must fail" || expect_has "wrong host key refused" "HOST IDENTIFICATION HAS CHANGED" "$out"
 	ssh-keygen -q -t ed25519 -N '' -f "$TMP/other_key"
-	out=$(ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$DROVER_LAB_STATE/known_hosts" \
+	out=$(ssh -p "$DROVER_LAB_SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$DROVER_LAB_STATE/known_hosts" \
 		-o IdentitiesOnly=yes -i "$TMP/other_key" "root@$S01" true 2>&1) &&
 		fail "a key that is not the lab key must be refused" || expect_has "foreign user key refused" "Permission denied" "$out"
 }
@@ -214,7 +220,7 @@ test_fanout() {
 	"$LAB" sshd-fanout 3 || fail "sshd-fanout failed"
 	for a in 127.0.9.1 127.0.9.3; do
 		out=$(on "$a" root 'echo $SSH_CONNECTION' 2>&1) || true
-		expect_has "fan-out host $a answers with host key checking" " $a 22" "$out"
+		expect_has "fan-out host $a answers with host key checking" " $a $DROVER_LAB_SSH_PORT" "$out"
 	done
 	expect_eq "fan-out inventory lists 3 hosts" 3 "$(grep -c '^fan-' "$DROVER_LAB_STATE/inventory/fanout.ini")"
 	"$LAB" sshd-fanout-down || fail "sshd-fanout-down failed"
@@ -258,7 +264,7 @@ test_failed_up() {
 	local out rc=0
 	/usr/bin/python3 -c 'import socket,time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.8.22", 22)); s.listen(1); time.sleep(120)' &
+s.bind(("127.0.8.22", 2222)); s.listen(1); time.sleep(120)' &
 	BLOCKER=$!
 	sleep 0.5
 	out=$("$LAB" up k3s-w-02 2>&1) || rc=$?
@@ -266,7 +272,7 @@ s.bind(("127.0.8.22", 22)); s.listen(1); time.sleep(120)' &
 	wait "$BLOCKER" 2>/dev/null || true
 	BLOCKER=
 	expect_eq "up with a taken address fails" 1 "$rc"
-	expect_has "up names the taken address" "127.0.8.22:22 is taken" "$out"
+	expect_has "up names the taken address" "127.0.8.22:2222 is taken" "$out"
 	expect_eq "no k3s-w-02 process left" "" "$(pgrep -a -f -- "--machine=k3s-w-02" | grep -F "$DROVER_LAB_STATE" || true)"
 }
 
