@@ -13,6 +13,21 @@
  *
  * Every conn_* call is safe to make from several worker threads at once, on
  * the same or different connections.
+ *
+ * Transports: local (/bin/sh -c on the controller), ssh (libssh; one session
+ * per host, a channel per command, at most 8 at once or fewer if the server
+ * says so; a lost session is reconnected once on the next command, so hosts
+ * that reboot come back) and pct (`pct exec VMID` over the Proxmox node's
+ * own connection, shared by all its containers). Choice: -c, else
+ * ansible_connection, else local for an implicit localhost, else ssh.
+ *
+ * Become wraps the command in `sudo -H -S -n -u USER -- /bin/sh -c CMD`; with
+ * a password, sudo gets `-p <random marker>` and the password is written to
+ * its stdin only when that marker appears, never on a command line, in a log
+ * or in an error message. "Incorrect sudo password" is ERR_GENERIC.
+ * conn_put/conn_get under become stream through the command (cat > tmp; mv).
+ * conn_pool_new ignores SIGPIPE process-wide (a host hanging up must not
+ * kill the run); local commands still start with the default disposition.
  */
 #ifndef DROVER_CONN_H
 #define DROVER_CONN_H
