@@ -277,6 +277,27 @@ static int verr(struct err *e, const json_t *args, const char *key, const char *
 	return err_set(e, ERR_GENERIC, pos.file, pos.line, pos.col, fmt, a1, a2, a3);
 }
 
+/* Ansible's words for a value that would not convert. */
+static int type_error(struct err *e, const json_t *args, const struct module_arg *a,
+                      const json_t *v)
+{
+	char cls[32], why[256];
+	snprintf(cls, sizeof(cls), "<class '%s'>", json_type_name(v));
+	if (a->type == ARG_BOOL && json_is_string(v))
+		snprintf(why, sizeof(why),
+		         "The value '%.100s' is not a valid boolean. Valid booleans include: yes, "
+		         "no, true, false, on, off, y, n, 1, 0",
+		         json_string_value(v));
+	else
+		snprintf(why, sizeof(why), "%s cannot be converted to %s %s", cls,
+		         a->type == ARG_INT ? "an" : "a", type_name(a->type));
+	char msg[512];
+	snprintf(msg, sizeof(msg),
+	         "argument '%s' is of type %s and we were unable to convert to %s", a->name, cls,
+	         type_name(a->type));
+	return verr(e, args, a->name, "%s: %s%s", msg, why, "");
+}
+
 static int internal_key(const struct module_def *m, const char *key)
 {
 	if (!strncmp(key, "_ansible_", 9))
@@ -379,10 +400,7 @@ int module_validate(const struct module_def *m, const json_t *args, json_t **out
 		if (json_is_null(v))
 			continue;
 		if (!(c = coerce(a->type, v))) {
-			ret =
-			    verr(e, args, key,
-			         "argument '%s' is of type %s and we were unable to convert to %s",
-			         a->name, json_type_name(v), type_name(a->type));
+			ret = type_error(e, args, a, v);
 			goto out;
 		}
 		json_object_set_new(res, a->name, c);

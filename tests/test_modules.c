@@ -1363,10 +1363,14 @@ static void test_validation(void **state)
 	validate_fails("file", "{\"path\": \"/x\", \"state\": \"dir\"}",
 	               "value of state must be one of: absent, directory, file, hard, link, "
 	               "touch, got: dir");
-	validate_fails("pause", "{\"seconds\": \"soon\"}",
-	               "argument 'seconds' is of type str and we were unable to convert to float");
-	validate_fails("file", "{\"path\": \"/x\", \"recurse\": \"maybe\"}",
-	               "argument 'recurse' is of type str");
+	validate_fails(
+	    "pause", "{\"seconds\": \"soon\"}",
+	    "argument 'seconds' is of type <class 'str'> and we were unable to convert to "
+	    "float: <class 'str'> cannot be converted to a float");
+	validate_fails(
+	    "file", "{\"path\": \"/x\", \"recurse\": \"maybe\"}",
+	    "argument 'recurse' is of type <class 'str'> and we were unable to convert to bool: "
+	    "The value 'maybe' is not a valid boolean");
 
 	/* coercions Ansible makes */
 	const struct module_def *m = module_find("ansible.builtin.file");
