@@ -47,6 +47,44 @@ else
 	echo "ok   default output"
 fi
 
+# -v: results on the result lines, as Ansible's default callback shows them.
+"$DROVER_BIN" run -v -i suite/hosts text/verbose.yml >"$tmp/v" 2>&1
+if ! diff -u text/verbose.expected "$tmp/v"; then
+	echo "FAIL -v output"; fail=1
+else
+	echo "ok   -v output"
+fi
+
+# verbose-always results (assert) and skipped loops.
+"$DROVER_BIN" run -i suite/hosts text/assert.yml >"$tmp/as" 2>&1
+if ! diff -u text/assert.expected "$tmp/as"; then
+	echo "FAIL assert output"; fail=1
+else
+	echo "ok   assert output"
+fi
+
+# Ctrl-C: no new tasks, the recap, exit 130.
+"$DROVER_BIN" run -i suite/hosts text/interrupt.yml >"$tmp/i" 2>&1 &
+pid=$!
+sleep 1.5
+kill -INT $pid
+wait $pid
+rc=$?
+if [ $rc != 130 ] || grep -q "TASK \[never\]" "$tmp/i" || ! grep -q "PLAY RECAP" "$tmp/i"; then
+	echo "FAIL Ctrl-C (rc $rc)"; cat "$tmp/i"; fail=1
+else
+	echo "ok   Ctrl-C"
+fi
+
+# vars_prompt without a value: a clear error, nothing runs.
+"$DROVER_BIN" run -i suite/hosts suite/21_misc.yml >"$tmp/p" 2>&1
+rc=$?
+if [ $rc != 1 ] || ! grep -q "vars_prompt 'asked' needs a value: drover does not prompt; pass -e asked=VALUE" "$tmp/p"; then
+	echo "FAIL vars_prompt error (rc $rc)"; cat "$tmp/p"; fail=1
+else
+	echo "ok   vars_prompt error"
+fi
+
 # --diff: unified diffs before the result lines (the modules' own headers,
 # which name Ansible's temporary files, are left out of the comparison).
 rm -rf /tmp/drover-suite
@@ -60,7 +98,8 @@ fi
 # Lua hooks: a host_task_start veto fails that host's task; run_end sees the stats.
 "$DROVER_BIN" run -i suite/hosts --hook hooks/veto.lua hooks/hooks.yml >"$tmp/h" 2>&1
 rc=$?
-if [ $rc != 2 ] || ! grep -q 'fatal: \[h2\]: FAILED! => {"msg": "vetoed by a hook: h2 may not run forbidden"}' "$tmp/h" ||
+if [ $rc != 2 ] || ! grep -q 'fatal: \[h2\]: FAILED! => {' "$tmp/h" ||
+	! grep -q '"msg": "vetoed by a hook: h2 may not run forbidden"' "$tmp/h" ||
 	! grep -q 'hook saw run_start=1 results=4 h1.ok=2' "$tmp/h"; then
 	echo "FAIL lua hooks (rc $rc)"; cat "$tmp/h"; fail=1
 else

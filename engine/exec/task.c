@@ -207,27 +207,42 @@ static struct conn *ctx_conn_for(struct task_ctx *ctx, const char *host, struct 
 	return conn_pool_get(pr->x->cfg->pool, host, h->inv_vars, resolve_vars, pr->x, e);
 }
 
-/* environment: a dict (or a list of dicts) -> "K=V" strings. */
-static char **env_list(struct item_run *ir)
+/* One environment: value (a dict or a list of dicts), rendered, into all. */
+static void env_add(struct item_run *ir, const json_t *env, json_t *all)
 {
-	const json_t *env = exec_kw(ir->pr, ir->t, "environment");
 	struct tmpl_ctx c;
 	struct err e;
 	size_t i;
 	json_t *d, *r;
-	if (!env)
-		return NULL;
 	err_init(&e);
 	exec_tmpl_ctx(ir->t, ir->vars, &c);
-	if (!(r = tmpl_render_value(env, &c, &e)))
-		return NULL;
-	json_t *all = json_object();
+	if (!env || !(r = tmpl_render_value(env, &c, &e)))
+		return;
 	if (json_is_object(r))
 		json_object_update(all, r);
 	json_array_foreach(r, i, d) if (json_is_object(d)) json_object_update(all, d);
+	json_decref(r);
+}
+
+/* environment: of the play, then each enclosing block, then the task
+ * (inner ones win, as Ansible merges them) -> "K=V" strings. */
+static char **env_list(struct item_run *ir)
+{
+	const struct pb_task *chain[64];
+	int n = 0;
+	json_t *all = json_object(), *d;
+	for (const struct pb_task *p = ir->t; p && n < 64; p = p->parent)
+		chain[n++] = p;
+	env_add(ir, json_object_get(ir->pr->play->kw, "environment"), all);
+	for (int i = n - 1; i >= 0; i--)
+		env_add(ir, json_object_get(chain[i]->kw, "environment"), all);
+	if (!json_object_size(all)) {
+		json_decref(all);
+		return NULL;
+	}
 	char **out = xcalloc(json_object_size(all) + 1, sizeof(*out));
 	const char *k;
-	int n = 0;
+	n = 0;
 	json_object_foreach(all, k, d)
 	{
 		char *s = tmpl_to_text(d);
@@ -235,7 +250,6 @@ static char **env_list(struct item_run *ir)
 		free(s);
 	}
 	json_decref(all);
-	json_decref(r);
 	return out;
 }
 

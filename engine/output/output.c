@@ -190,6 +190,7 @@ static json_t *clean(const json_t *r, const char *action, int verbosity)
 	json_object_del(c, "skipped");
 	if (action && (!strcmp(action, "debug") || !strcmp(action, "ansible.builtin.debug"))) {
 		json_object_del(c, "changed");
+		json_object_del(c, "skip_reason"); /* _hide_in_debug */
 		if (json_object_get(c, "msg")) {
 			json_object_foreach_safe(c, tmp, k, v)
 			{
@@ -210,6 +211,16 @@ static char *dump(const json_t *r, int indent)
 char *output_item_label(const json_t *item)
 {
 	return tmpl_to_text(item);
+}
+
+/* Actions whose results Ansible marks _ansible_verbose_always. */
+static int verbose_always(const char *a)
+{
+	if (!a)
+		return 0;
+	if (str_startswith(a, "ansible.builtin."))
+		a += strlen("ansible.builtin.");
+	return !strcmp(a, "debug") || !strcmp(a, "assert");
 }
 
 static const char *status_word(enum out_status st)
@@ -282,8 +293,8 @@ static void default_result(struct output *o, const char *who, const char *action
 	struct buf b = BUF_INIT;
 	int verbose = o->verbosity > 0 ||
 	              json_is_true(json_object_get(c, "_ansible_verbose_always")) ||
-	              (action && !strcmp(action, "debug"));
-	int indent = (o->verbosity > 2 || (action && !strcmp(action, "debug"))) ? 4 : 0;
+	              verbose_always(action);
+	int indent = (o->verbosity > 2 || verbose_always(action)) ? 4 : 0;
 	json_t *shown = clean(c, action, o->verbosity);
 	char *label = item ? output_item_label(item) : NULL;
 	if (st == ST_FAILED || st == ST_UNREACHABLE) {
@@ -293,7 +304,7 @@ static void default_result(struct output *o, const char *who, const char *action
 			buf_addf(&b, "fatal: [%s]: %s! => ", who,
 			         st == ST_FAILED ? "FAILED" : "UNREACHABLE");
 		verbose = 1;
-		indent = o->verbosity > 2 ? 4 : 0;
+		indent = o->verbosity > 2 || verbose_always(action) ? 4 : 0;
 	} else {
 		buf_addf(&b, "%s: [%s]", status_word(st), who);
 		if (item)
