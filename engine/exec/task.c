@@ -287,6 +287,8 @@ static void ctx_progress(struct task_ctx *ctx, const char *fmt, ...)
 	buf_release(&b);
 }
 
+static long kw_int(struct item_run *ir, const char *k, long def);
+
 static json_t *run_module(struct item_run *ir, const struct module_def *m, const json_t *args)
 {
 	struct task_ctx ctx = {0};
@@ -309,6 +311,7 @@ static json_t *run_module(struct item_run *ir, const struct module_def *m, const
 	ctx.conn_for = ctx_conn_for;
 	ctx.progress = ctx_progress;
 	become_opts(ir, &ctx.exec, &buser);
+	ctx.exec.timeout = (int)kw_int(ir, "timeout", 0);
 	env = env_list(ir);
 	ctx.exec.env = (const char *const *)env;
 	if (ctx.check && !(m->flags & MOD_CHECK_MODE)) {
@@ -549,6 +552,13 @@ static json_t *label_of(struct item_run *ir, const json_t *item)
 	return r ? r : json_incref((json_t *)item);
 }
 
+static char *delegate_of(struct item_run *ir)
+{
+	if (json_object_get(ir->t->kw, "local_action"))
+		return xstrdup("localhost");
+	return kw_str(ir->pr, ir->t, "delegate_to", ir->vars);
+}
+
 static json_t *run_loop(struct item_run *ir, json_t *items, int ignore)
 {
 	const json_t *lc = json_object_get(ir->t->kw, "loop_control");
@@ -565,6 +575,8 @@ static json_t *run_loop(struct item_run *ir, json_t *items, int ignore)
 			usleep((useconds_t)(json_number_value(pause) * 1e6));
 		json_object_set(ir->vars, loop_var, item);
 		json_object_set_new(ir->vars, "ansible_loop_var", json_string(loop_var));
+		free(ir->delegate); /* delegate_to may name the item */
+		ir->delegate = delegate_of(ir);
 		if (index_var)
 			json_object_set_new(ir->vars, index_var, json_integer((json_int_t)i));
 		struct err e;
@@ -711,10 +723,7 @@ int exec_task_host(struct prun *pr, struct pb_task *t, struct hstate *h, json_t 
 	if (str_startswith(ir.action, "ansible.builtin.") ||
 	    str_startswith(ir.action, "ansible.legacy."))
 		ir.action = strchr(strchr(ir.action, '.') + 1, '.') + 1;
-	if (json_object_get(t->kw, "local_action"))
-		ir.delegate = xstrdup("localhost");
-	else
-		ir.delegate = kw_str(pr, t, "delegate_to", ir.vars);
+	ir.delegate = delegate_of(&ir);
 	char *veto = NULL;
 	json_t *r;
 	if (exec_hook(pr->x, t->handler ? "handler" : "host_task_start",
