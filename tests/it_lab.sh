@@ -71,6 +71,20 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# A run killed outright (ctest timeout) cannot clean up after itself; its
+# lab would hold 127.0.8.x. Take down labs of it_lab runs that are gone.
+reap_stale_runs() {
+	local d pid
+	for d in /var/lib/drover-lab-it-*; do
+		[ -d "$d" ] || continue
+		pid=${d##*-}
+		[ -d "/proc/$pid" ] && continue
+		printf 'note: taking down the lab of a dead it_lab run (%s)\n' "$d"
+		DROVER_LAB_STATE=$d "$LAB" down || true
+	done
+}
 
 preflight() {
 	local t missing=
@@ -290,6 +304,7 @@ test_down() {
 }
 
 preflight
+reap_stale_runs
 test_up
 test_node k3s-s-01 "$S01"
 test_node k3s-w-01 "$W01"

@@ -134,8 +134,10 @@ lab_vmid_node() {
 
 # A lab keeps the settings it was made with (in $LAB_STATE/settings), so a
 # later command (pct start run on pve1, a second shell) cannot move its
-# nodes by running with other environment variables; asking for different
-# ones explicitly is an error.
+# nodes by running with other environment variables. Commands that would
+# create things (up, start, sshd-fanout) refuse a conflicting request
+# (lab_check_conflict); the others just use the lab's own settings.
+LAB_CONFLICT=
 lab_load_settings() {
 	local k v cur var
 	[ -f "$LAB_SETTINGS" ] || return 0
@@ -147,8 +149,12 @@ lab_load_settings() {
 		*) continue ;;
 		esac
 		[ -z "$cur" ] || [ "$cur" = "$v" ] ||
-			lab_die "the lab in $LAB_STATE was made with $var=$v (you asked for $cur); run 'lab down' first, or use another DROVER_LAB_STATE"
+			LAB_CONFLICT="the lab in $LAB_STATE was made with $var=$v (you asked for $cur); run 'lab down' first, or use another DROVER_LAB_STATE"
 	done <"$LAB_SETTINGS"
+}
+
+lab_check_conflict() {
+	[ -z "$LAB_CONFLICT" ] || lab_die "$LAB_CONFLICT"
 }
 
 lab_save_settings() {
