@@ -14,6 +14,7 @@
 #include "util/mem.h"
 
 static const char *const apt_states[] = {"absent", "build-dep", "latest", "present", "fixed", NULL};
+static const char *const upgrades[] = {"no", "yes", "safe", "full", "dist", NULL};
 static const char *const pkg_states[] = {"absent",  "installed", "latest",
                                          "present", "removed",   NULL};
 
@@ -104,6 +105,16 @@ static int apt_update(struct task_ctx *ctx, const json_t *args, long long cache_
 	return ret;
 }
 
+/* apt-get's summary line says it had nothing to do. */
+static int apt_idle(const char *out)
+{
+	static const char idle[] = "0 upgraded, 0 newly installed, 0 to remove";
+	for (const char *p = out; (p = strstr(p, idle)); p++)
+		if (p == out || p[-1] == '\n')
+			return 1;
+	return 0;
+}
+
 static int apt_apply(struct task_ctx *ctx, const json_t *args, const char *state, const char *pkgs,
                      json_t *result, struct err *e)
 {
@@ -129,12 +140,40 @@ static int apt_apply(struct task_ctx *ctx, const json_t *args, const char *state
 	mod_result_cmd(result, &r);
 	json_object_del(result, "rc");
 	/* latest may find everything current: apt says so with nothing to do */
-	int changed = r.rc == 0 && !strstr(buf_str(&r.out), "0 upgraded, 0 newly installed, 0 to "
-	                                                    "remove");
+	int changed = r.rc == 0 && !apt_idle(buf_str(&r.out));
 	mod_set_changed(result, changed);
 	if (r.rc != 0)
 		mod_fail(result, "'%s' failed: %s", buf_str(&cmd), buf_str(&r.err));
 out:
+	conn_result_release(&r);
+	buf_release(&cmd);
+	return ret;
+}
+
+/* upgrade (safe/full/dist/yes) and autoremove without package names. */
+static int apt_upgrade(struct task_ctx *ctx, const json_t *args, int updated, json_t *result,
+                       struct err *e)
+{
+	const char *up = mod_str(args, "upgrade");
+	struct buf cmd = BUF_INIT;
+	struct conn_result r = {0};
+	int ret = 0;
+	if (up && strcmp(up, "no"))
+		buf_addf(&cmd, APT_ENV "%s%s", ctx->check ? "-s " : "",
+		         !strcmp(up, "dist") || !strcmp(up, "full") ? "dist-upgrade" : "upgrade");
+	else if (mod_bool(args, "autoremove"))
+		buf_addf(&cmd, APT_ENV "%sautoremove%s", ctx->check ? "-s " : "",
+		         mod_bool(args, "purge") ? " --purge" : "");
+	else
+		return 0;
+	if ((ret = mod_sh(ctx, buf_str(&cmd), &r, e)) == 0) {
+		mod_result_cmd(result, &r);
+		json_object_del(result, "rc");
+		int idle = apt_idle(buf_str(&r.out));
+		mod_set_changed(result, updated || (r.rc == 0 && !idle));
+		if (r.rc != 0)
+			mod_fail(result, "'%s' failed: %s", buf_str(&cmd), buf_str(&r.err));
+	}
 	conn_result_release(&r);
 	buf_release(&cmd);
 	return ret;
@@ -164,8 +203,10 @@ static int apt_run(struct task_ctx *ctx, const json_t *args, json_t *result, str
 	json_object_set_new(result, "cache_update_time",
 	                    json_integer(updated ? (long long)time(NULL) : cache_time));
 	mod_set_changed(result, updated);
-	if (!json_array_size(names))
+	if (!json_array_size(names)) {
+		ret = apt_upgrade(ctx, args, updated, result, e);
 		goto out;
+	}
 	mod_set_changed(result, 0);
 	todo(names, have, state, &pkgs);
 	if (!pkgs.len)
@@ -268,6 +309,8 @@ static const struct module_arg apt_args[] = {
      "Skip the update when the lists are younger than this many seconds."},
     {"purge", ARG_BOOL, 0, "false", NULL, 0, NULL, "With absent, purge configuration too."},
     {"autoremove", ARG_BOOL, 0, "false", NULL, 0, NULL, "Remove unused dependencies."},
+    {"upgrade", ARG_STR, 0, "\"no\"", upgrades, 0, NULL,
+     "yes/safe: apt-get upgrade; dist/full: apt-get dist-upgrade (without names)."},
     {"install_recommends", ARG_BOOL, 0, NULL, NULL, 0, "install-recommends",
      "false adds --no-install-recommends."},
     {"force", ARG_BOOL, 0, "false", NULL, 0, NULL, "Accepted for compatibility."},

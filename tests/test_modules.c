@@ -1234,6 +1234,11 @@ static void test_apt_query(void **state)
 	assert_true(changed(r) || failed(r));
 	json_decref(r);
 	assert_int_equal(access("/bin/ls", X_OK), 0);
+	/* dist-upgrade simulated: runs apt-get -s, reports, changes nothing */
+	r = run_check("apt", "{\"upgrade\": \"dist\"}");
+	assert_false(failed(r));
+	assert_non_null(strstr(s(r, "stdout"), "upgraded"));
+	json_decref(r);
 }
 
 /* ---- service, systemd: real systemd in a lab node (tests/lab), when the
