@@ -54,7 +54,8 @@ struct prun {
 	json_t *batch_names;
 	struct hstate **batch;
 	int nbatch;
-	int stop; /* end_play, any_errors_fatal, max_fail_percentage */
+	int stop; /* 1 batch all failed, 2 end of run (any_errors_fatal, max_fail_percentage), 3
+	             end_play */
 	int free_strategy;
 	struct pb_list handlers; /* play handlers plus included roles' */
 	const char *section_kind;

@@ -355,7 +355,7 @@ static void run_meta(struct prun *pr, struct pb_task *t, struct hstate **hs, int
 		}
 		pthread_mutex_lock(&pr->x->lock);
 		if (!strcmp(verb, "end_play"))
-			pr->stop = 1;
+			pr->stop = 3;
 		else if (!strcmp(verb, "end_host"))
 			h->ended = 1;
 		else if (!strcmp(verb, "clear_facts"))

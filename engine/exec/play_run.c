@@ -180,7 +180,7 @@ static void section(struct prun *pr, struct pb_list *l)
 	} else {
 		exec_list(pr, l, pr->batch, pr->nbatch);
 	}
-	if (pr->stop != 2)
+	if (pr->stop < 2)
 		exec_flush_handlers(pr, pr->batch, pr->nbatch);
 }
 
@@ -263,35 +263,80 @@ static void public_roles(struct prun *pr, const struct pb_list *l)
 	}
 }
 
+static void prun_init(struct prun *pr, struct exec *x, struct pb_play *p)
+{
+	memset(pr, 0, sizeof(*pr));
+	pr->x = x;
+	pr->play = p;
+	pr->free_strategy =
+	    !strcmp(json_string_value(json_object_get(p->kw, "strategy")) ?: "", "free");
+	pr->play_vars = json_deep_copy(p->import_vars);
+	json_object_update(pr->play_vars, json_object_get(p->kw, "vars"));
+	pr->vars_files = json_object();
+	pr->role_defaults = json_object();
+	pr->roles_run = json_object();
+	pr->role_vars = json_object();
+	pr->play_hosts_all = json_array();
+	public_roles(pr, &p->pre_tasks);
+	public_roles(pr, &p->tasks);
+	public_roles(pr, &p->post_tasks);
+	pr->handlers.v = xcalloc((size_t)p->handlers.n + 1, sizeof(*pr->handlers.v));
+	if (p->handlers.n)
+		memcpy(pr->handlers.v, p->handlers.v,
+		       (size_t)p->handlers.n * sizeof(*pr->handlers.v));
+	pr->handlers.n = p->handlers.n;
+}
+
+static void prun_release(struct prun *pr)
+{
+	json_decref(pr->play_vars);
+	json_decref(pr->vars_files);
+	json_decref(pr->role_defaults);
+	json_decref(pr->roles_run);
+	json_decref(pr->role_vars);
+	json_decref(pr->play_hosts_all);
+	free(pr->handlers.v);
+}
+
+/* The play's hosts in batches (serial). A batch in which every host failed
+ * ends the play; any_errors_fatal and max_fail_percentage end the run. */
+static void play_batches(struct prun *pr, struct hstate **all, int nall)
+{
+	struct exec *x = pr->x;
+	for (int done = 0, bi = 0; done < nall && !exec_stop_flag; bi++) {
+		int sz = batch_size(json_object_get(pr->play->kw, "serial"), bi, nall), alive = 0;
+		if (sz > nall - done)
+			sz = nall - done;
+		pr->batch = all + done;
+		pr->nbatch = sz;
+		output_play_start(x->cfg->out, pr->play->name);
+		for (int i = 0; i < sz; i++)
+			all[done + i]->ended = 0;
+		run_batch(pr);
+		for (int i = 0; i < sz; i++)
+			alive += !all[done + i]->failed && !all[done + i]->unreachable;
+		done += sz;
+		if (pr->stop == 2)
+			x->abort = 1;
+		if (pr->stop >= 2 || (pr->stop == 1 && !alive))
+			break;
+		pr->stop = 0;
+	}
+}
+
 static int run_play(struct exec *x, struct pb_play *p, struct err *e)
 {
-	struct prun pr = {0};
-	int rc = 0;
-	pr.x = x;
-	pr.play = p;
-	pr.free_strategy =
-	    !strcmp(json_string_value(json_object_get(p->kw, "strategy")) ?: "", "free");
-	pr.play_vars = json_deep_copy(p->import_vars);
-	json_object_update(pr.play_vars, json_object_get(p->kw, "vars"));
-	pr.vars_files = json_object();
-	pr.role_defaults = json_object();
-	pr.roles_run = json_object();
-	pr.role_vars = json_object();
-	public_roles(&pr, &p->pre_tasks);
-	public_roles(&pr, &p->tasks);
-	public_roles(&pr, &p->post_tasks);
-	pr.handlers.v = xcalloc((size_t)p->handlers.n + 1, sizeof(*pr.handlers.v));
-	if (p->handlers.n)
-		memcpy(pr.handlers.v, p->handlers.v,
-		       (size_t)p->handlers.n * sizeof(*pr.handlers.v));
-	pr.handlers.n = p->handlers.n;
+	struct prun pr;
+	struct hstate **all = NULL;
+	char *veto = NULL;
+	int rc = 0, nall = 0;
+	prun_init(&pr, x, p);
 	json_t *hosts = play_hosts(x, p, e);
 	if (!hosts || vars_prompt(&pr, e) || load_vars_files(&pr, e)) {
 		rc = e->code ? e->code : ERR_GENERIC;
 		goto out;
 	}
 	sort_hosts(hosts, json_string_value(json_object_get(p->kw, "order")));
-	char *veto = NULL;
 	if (exec_hook(x, "play_start", json_pack("{ss sO}", "play", p->name, "hosts", hosts),
 	              &veto)) {
 		rc = err_set(e, ERR_GENERIC, NULL, 0, 0, "play '%s' vetoed by a hook: %s", p->name,
@@ -299,9 +344,7 @@ static int run_play(struct exec *x, struct pb_play *p, struct err *e)
 		free(veto);
 		goto out;
 	}
-	pr.play_hosts_all = json_array();
-	struct hstate **all = xcalloc(json_array_size(hosts) + 1, sizeof(*all));
-	int nall = 0;
+	all = xcalloc(json_array_size(hosts) + 1, sizeof(*all));
 	for (size_t i = 0; i < json_array_size(hosts); i++) {
 		struct hstate *h = exec_host(x, json_string_value(json_array_get(hosts, i)));
 		h->seen = 1;
@@ -313,44 +356,12 @@ static int run_play(struct exec *x, struct pb_play *p, struct err *e)
 		output_play_start(x->cfg->out, p->name);
 		output_line(x->cfg->out, "skipping: no hosts matched");
 	}
-	for (int done = 0, bi = 0; done < nall && !exec_stop_flag; bi++) {
-		int sz = batch_size(json_object_get(p->kw, "serial"), bi, nall);
-		if (sz > nall - done)
-			sz = nall - done;
-		pr.batch = all + done;
-		pr.nbatch = sz;
-		output_play_start(x->cfg->out, p->name);
-		for (int i = 0; i < sz; i++)
-			all[done + i]->ended = 0;
-		run_batch(&pr);
-		done += sz;
-		if (pr.stop == 2) {
-			x->abort = 1;
-			break;
-		}
-		if (pr.stop == 1) {
-			const char *v = NULL;
-			int alive = 0;
-			for (int i = 0; i < sz; i++)
-				alive +=
-				    !all[done - sz + i]->failed && !all[done - sz + i]->unreachable;
-			(void)v;
-			if (!alive)
-				break;
-			pr.stop = 0;
-		}
-	}
-	free(all);
+	play_batches(&pr, all, nall);
 	exec_hook_note(x, "play_end", json_pack("{ss}", "play", p->name));
 out:
+	free(all);
 	json_decref(hosts);
-	json_decref(pr.play_vars);
-	json_decref(pr.vars_files);
-	json_decref(pr.role_defaults);
-	json_decref(pr.roles_run);
-	json_decref(pr.role_vars);
-	json_decref(pr.play_hosts_all);
-	free(pr.handlers.v);
+	prun_release(&pr);
 	return rc;
 }
 
