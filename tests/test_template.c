@@ -317,6 +317,40 @@ static void test_yaml_dump(void **state)
 	json_decref(v);
 }
 
+/* Inputs the fuzzer found; each once crashed, leaked or hung. */
+static void test_fuzz_regressions(void **state)
+{
+	(void)state;
+	json_t *vars = vars_of("{\"s\": \"hello\"}");
+	struct tmpl_ctx ctx = {vars, NULL, 0, 0, NULL, 1, 0, 0};
+	struct err e;
+	static const char *const errors[][2] = {
+	    {"{{ \x91 }}", "not valid UTF-8"},
+	    {"{{ s.replace(\"l\",D\"\") }}", "expected token ','"},
+	    {"{{ 'ab' * 99999999999 }}", "too large"},
+	    {"{{ '%99999999s' % s }}", "not all arguments converted"},
+	};
+	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+		err_init(&e);
+		assert_null(tmpl_render(errors[i][0], &ctx, &e));
+		assert_non_null(strstr(e.msg, errors[i][1]));
+	}
+	static const char *const fine[][2] = {
+	    {"{{ (() * 999999999993) | length }}", "0"},
+	    {"{{ 1 ** 99999999999 }}", "1"},
+	    {"{{ '' }}", ""},
+	    {"{{ '\xc3\xa9' | b64encode | b64decode }}", "\xc3\xa9"},
+	};
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		err_init(&e);
+		json_t *r = tmpl_render(fine[i][0], &ctx, &e);
+		assert_non_null(r);
+		assert_string_equal(json_string_value(r), fine[i][1]);
+		json_decref(r);
+	}
+	json_decref(vars);
+}
+
 /* Run the drover binary; stdout into out, exit code returned. */
 static int run_drover(const char *args, char *out, size_t size)
 {
@@ -373,6 +407,7 @@ int main(void)
 	    cmocka_unit_test(test_threads_share_cache),
 	    cmocka_unit_test(test_yaml_dump),
 	    cmocka_unit_test(test_cli),
+	    cmocka_unit_test(test_fuzz_regressions),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	srcpos_free_all();

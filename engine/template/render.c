@@ -82,7 +82,6 @@ static const struct node *parse_cached(struct eval *ev, char kind, const char *t
 	pthread_mutex_unlock(&cache_lock);
 	if (ast)
 		return ast;
-	char *key = xasprintf("%c%s", kind, text);
 	char msg[1024];
 	int errpos = 0;
 	/* checked once per text, here on a cache miss: Jansson needs UTF-8 */
@@ -90,6 +89,7 @@ static const struct node *parse_cached(struct eval *ev, char kind, const char *t
 		eval_fail(ev, "the template text is not valid UTF-8");
 		return NULL;
 	}
+	char *key = xasprintf("%c%s", kind, text);
 	struct node *n = kind == 'E' ? parse_expression(text, &errpos, msg, sizeof(msg))
 	                             : parse_template(text, kind - '0', &errpos, msg, sizeof(msg));
 	if (!n) {
