@@ -54,8 +54,10 @@ struct ssh_host {
 	int wake[2]; /* wakes the poller when someone else read its output */
 	int dead;
 	char lost[400];
-	char label[300];            /* user@addr:port, for messages */
-	int channels, max_channels; /* open now; the most the server allows */
+	char label[300];  /* user@addr:port, for messages */
+	int channels;     /* slots taken: commands running or about to */
+	int open;         /* channels open on the current session */
+	int max_channels; /* the most the server allows at once */
 	struct ssh_job *poller;
 	double last_io;
 };
@@ -404,7 +406,7 @@ static void slot_take(struct ssh_host *h)
 /* Replace a lost session once nobody else still uses it. */
 static int reconnect(struct ssh_host *h, struct err *e)
 {
-	while (h->dead && h->channels > 1)
+	while (h->dead && h->open > 0)
 		pthread_cond_wait(&h->cond, &h->lock);
 	if (!h->dead)
 		return 0;
@@ -428,6 +430,7 @@ static int job_open(struct ssh_host *h, ssh_channel *out, struct err *e)
 			return e->code ? e->code : lost_err(h, e);
 		ch = ssh_channel_new(h->s);
 		if (ch && ssh_channel_open_session(ch) == SSH_OK) {
+			h->open++;
 			*out = ch;
 			return 0;
 		}
@@ -437,13 +440,13 @@ static int job_open(struct ssh_host *h, ssh_channel *out, struct err *e)
 			host_lost(h, ssh_get_error(h->s));
 			continue;
 		}
-		if (h->channels <= 1 || refusals++ >= SSH_MAX_CHANNELS)
+		if (!h->open || refusals++ >= SSH_MAX_CHANNELS)
 			return err_set(
 			    e, ERR_UNREACH, NULL, 0, 0,
 			    "Failed to connect to the host via ssh: %s: the server refused "
 			    "a session channel: %s",
 			    h->label, ssh_get_error(h->s));
-		h->max_channels = h->channels - 1;
+		h->max_channels = h->open;
 		log_verbose(2, "<%s> server allows %d sessions at once", h->label, h->max_channels);
 		h->channels--;
 		slot_take(h);
@@ -535,6 +538,7 @@ static int ssh_exec(struct conn *c, const struct conn_job *cj, struct conn_resul
 		 * not call back into this stack frame after we return */
 		ssh_remove_channel_callbacks(ch, &j.cb);
 		ssh_channel_free(ch);
+		h->open--;
 	}
 	h->channels--;
 	pthread_cond_broadcast(&h->cond);

@@ -537,22 +537,27 @@ static void *slow_cmd(void *arg)
 static void test_ssh_sshd_killed(void **state)
 {
 	struct conn_pool *pool;
-	struct conn *c = ssh_root(&pool);
+	struct conn *c = ssh_as(&pool, TEST_USER);
+	struct ssh_worker w[5];
 	struct conn_result r;
 	struct err e;
-	pthread_t t;
+	pthread_t t[5];
 	void *ret;
 	double t0;
+	int i, logins;
 
 	(void)state;
 	run_ok(c, "true", NULL, &r);
 	conn_result_release(&r);
-	pthread_create(&t, NULL, slow_cmd, c);
+	for (i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, slow_cmd, c);
 	usleep(300000);
 	t0 = now_s();
 	assert_int_equal(sshd_stop(), 0);
-	pthread_join(t, &ret);
-	assert_int_equal((int)(intptr_t)ret, ERR_UNREACH);
+	for (i = 0; i < 3; i++) {
+		pthread_join(t[i], &ret);
+		assert_int_equal((int)(intptr_t)ret, ERR_UNREACH);
+	}
 	assert_true(now_s() - t0 < 5.0);
 
 	err_init(&e);
@@ -560,11 +565,20 @@ static void test_ssh_sshd_killed(void **state)
 	assert_non_null(strstr(e.msg, "Failed to connect to the host via ssh"));
 	conn_result_release(&r);
 
-	/* the host comes back (a reboot): the next command reconnects */
+	/* the host comes back (a reboot): the next commands, arriving together,
+	 * reconnect once and share the new session */
 	assert_int_equal(sshd_start(), 0);
-	run_ok(c, "echo back", NULL, &r);
-	assert_string_equal(buf_str(&r.out), "back\n");
-	conn_result_release(&r);
+	logins = sshd_logins();
+	for (i = 0; i < 5; i++) {
+		w[i] = (struct ssh_worker){.c = c, .id = i};
+		pthread_create(&t[i], NULL, ssh_worker_run, &w[i]);
+	}
+	for (i = 0; i < 5; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < 5; i++)
+		if (w[i].bad)
+			fail_msg("worker %d: %d bad, last: %s", i, w[i].bad, w[i].why);
+	assert_int_equal(sshd_logins() - logins, 1);
 	conn_pool_free(pool);
 }
 
