@@ -559,11 +559,46 @@ static char *delegate_of(struct item_run *ir)
 	return kw_str(ir->pr, ir->t, "delegate_to", ir->vars);
 }
 
-static json_t *run_loop(struct item_run *ir, json_t *items, int ignore)
+/* One loop item: its vars, when, run, the item keys of its result, and its
+ * line of output. New reference. */
+static json_t *loop_item(struct item_run *ir, const json_t *item, size_t i)
 {
 	const json_t *lc = json_object_get(ir->t->kw, "loop_control");
 	const char *loop_var = json_string_value(json_object_get(lc, "loop_var")) ?: "item";
 	const char *index_var = json_string_value(json_object_get(lc, "index_var"));
+	struct err e;
+	int ok;
+	json_t *r;
+	json_object_set(ir->vars, loop_var, (json_t *)item);
+	json_object_set_new(ir->vars, "ansible_loop_var", json_string(loop_var));
+	if (index_var)
+		json_object_set_new(ir->vars, index_var, json_integer((json_int_t)i));
+	free(ir->delegate); /* delegate_to may name the item */
+	ir->delegate = delegate_of(ir);
+	err_init(&e);
+	if (when_holds(ir->t, ir->vars, &ok, &e))
+		r = err_result("The conditional check failed: ", &e);
+	else
+		r = ok ? run_item(ir) : skip_result();
+	json_object_set(r, loop_var, (json_t *)item);
+	json_object_set_new(r, "ansible_loop_var", json_string(loop_var));
+	if (index_var) {
+		json_object_set_new(r, index_var, json_integer((json_int_t)i));
+		json_object_set_new(r, "ansible_index_var", json_string(index_var));
+	}
+	show_diff(ir, r);
+	json_t *lab = label_of(ir, item), *sh = shown(ir, r);
+	output_result(ir->pr->x->cfg->out, ir->h->name, ir->delegate, ir->action, status_of(r), sh,
+	              lab, 0);
+	json_decref(lab);
+	json_decref(sh);
+	return r;
+}
+
+/* The loop's result as TaskExecutor.run builds it. */
+static json_t *run_loop(struct item_run *ir, json_t *items)
+{
+	const json_t *lc = json_object_get(ir->t->kw, "loop_control");
 	const json_t *pause = json_object_get(lc, "pause");
 	json_t *results = json_array(), *res = json_object();
 	size_t i;
@@ -573,41 +608,15 @@ static json_t *run_loop(struct item_run *ir, json_t *items, int ignore)
 	{
 		if (i && json_is_number(pause))
 			usleep((useconds_t)(json_number_value(pause) * 1e6));
-		json_object_set(ir->vars, loop_var, item);
-		json_object_set_new(ir->vars, "ansible_loop_var", json_string(loop_var));
-		free(ir->delegate); /* delegate_to may name the item */
-		ir->delegate = delegate_of(ir);
-		if (index_var)
-			json_object_set_new(ir->vars, index_var, json_integer((json_int_t)i));
-		struct err e;
-		int ok;
-		err_init(&e);
-		json_t *r;
-		if (when_holds(ir->t, ir->vars, &ok, &e))
-			r = err_result("The conditional check failed: ", &e);
-		else
-			r = ok ? run_item(ir) : skip_result();
-		json_object_set(r, loop_var, item);
-		json_object_set_new(r, "ansible_loop_var", json_string(loop_var));
-		if (index_var) {
-			json_object_set_new(r, index_var, json_integer((json_int_t)i));
-			json_object_set_new(r, "ansible_index_var", json_string(index_var));
-		}
+		json_t *r = loop_item(ir, item, i);
 		enum out_status st = status_of(r);
 		any_changed |= st == ST_CHANGED || json_is_true(json_object_get(r, "changed"));
 		any_failed |= st == ST_FAILED || st == ST_UNREACHABLE;
 		all_skipped &= st == ST_SKIPPED;
-		show_diff(ir, r);
-		json_t *lab = label_of(ir, item), *sh = shown(ir, r);
-		output_result(ir->pr->x->cfg->out, ir->h->name, ir->delegate, ir->action, st, sh,
-		              lab, 0);
-		json_decref(lab);
-		json_decref(sh);
 		json_array_append_new(results, r);
 		if (exec_stop_flag)
 			break;
 	}
-	(void)ignore;
 	json_object_set_new(res, "results", results);
 	json_object_set_new(res, "skipped", json_boolean(all_skipped));
 	json_object_set_new(res, "changed", json_boolean(any_changed));
@@ -619,7 +628,7 @@ static json_t *run_loop(struct item_run *ir, json_t *items, int ignore)
 		    res, "msg",
 		    json_string(all_skipped ? "All items skipped" : "All items completed"));
 	}
-	json_object_del(ir->vars, loop_var);
+	json_object_del(ir->vars, json_string_value(json_object_get(lc, "loop_var")) ?: "item");
 	return res;
 }
 
@@ -640,7 +649,7 @@ static json_t *task_result(struct item_run *ir, int *looped)
 			r = json_pack("{sb sb ss s[]}", "changed", 0, "skipped", 1,
 			              "skipped_reason", "No items in the list", "results");
 		else
-			r = run_loop(ir, items, 0);
+			r = run_loop(ir, items);
 		json_decref(items);
 		return r;
 	}
