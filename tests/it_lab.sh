@@ -271,6 +271,15 @@ $n
 systemd" "$out"
 		done
 	done
+	# The lab's become user, through drover's sudo handling.
+	out=$(timeout 120 "$DROVER_BIN" exec -i "$DROVER_LAB_STATE/inventory/ssh.ini" k3s-w-01 \
+		-e ansible_user=drover -b -e "ansible_become_password=$(cat "$DROVER_LAB_STATE/become_password")" -- id -un 2>&1) ||
+		fail "drover become as drover failed: $out"
+	expect_has "drover becomes root from drover with the lab password" "k3s-w-01 | CHANGED | rc=0 >>
+root" "$out"
+	out=$(timeout 120 "$DROVER_BIN" exec -i "$DROVER_LAB_STATE/inventory/ssh.ini" k3s-w-01 \
+		-e ansible_user=drover -b -e ansible_become_password=wrong -- id -un 2>&1) &&
+		fail "drover become with a wrong password must fail: $out" || ok "drover become with a wrong password fails"
 }
 
 # A failed up names the problem and leaves nothing of the failed node running.
