@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <lauxlib.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -212,9 +213,13 @@ static int l_sleep(lua_State *L)
 	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-	if (cut)
-		return luaL_error(L, "drover.sleep: sleeping past the limit of %g s per Lua call",
-		                  sb->lim.seconds);
+	if (cut) {
+		char msg[128];
+		snprintf(msg, sizeof(msg),
+		         "drover.sleep: sleeping past the limit of %g s per Lua call",
+		         sb->lim.seconds);
+		return luaL_error(L, "%s", msg);
+	}
 	return 0;
 }
 
