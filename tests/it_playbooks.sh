@@ -76,6 +76,17 @@ else
 	echo "ok   Ctrl-C"
 fi
 
+# --step on a terminal (script(1) gives drover a pty): yes, no, yes.
+(sleep 1; printf 'y\n'; sleep 1; printf 'n\n'; sleep 1; printf 'y\n') |
+	timeout 30 script -qc "NO_COLOR=1 '$DROVER_BIN' run -i suite/hosts --step text/step.yml" /dev/null |
+	tr -d '\r' >"$tmp/s"
+if ! grep -q '"msg": "one"' "$tmp/s" || grep -q '"msg": "two"' "$tmp/s" ||
+	! grep -q '"msg": "three"' "$tmp/s" || ! grep -q 'Perform task: TASK: second' "$tmp/s"; then
+	echo "FAIL --step"; cat "$tmp/s"; fail=1
+else
+	echo "ok   --step"
+fi
+
 # vars_prompt without a value: a clear error, nothing runs.
 "$DROVER_BIN" run -i suite/hosts suite/21_misc.yml >"$tmp/p" 2>&1
 rc=$?
