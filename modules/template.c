@@ -60,6 +60,8 @@ static int template_run(struct task_ctx *ctx, const json_t *args, json_t *result
 	tc.line = 1;
 	tc.col = 1;
 	tc.trim_blocks = mod_bool(args, "trim_blocks");
+	tc.lstrip_blocks = mod_bool(args, "lstrip_blocks");
+	tc.text_mode = 1; /* always text, as Ansible's template action renders */
 	struct err te;
 	err_init(&te);
 	if (!(r = tmpl_render(text, &tc, &te))) {
@@ -111,7 +113,8 @@ static const struct module_arg template_args[] = {
     {"newline_sequence", ARG_STR, 0, "\"\\\\n\"", newlines, 0, NULL, "Line endings of the result."},
     {"trim_blocks", ARG_BOOL, 0, "true", NULL, 0, NULL,
      "Remove the first newline after a block tag."},
-    {"lstrip_blocks", ARG_BOOL, 0, "false", NULL, 0, NULL, "Accepted; not applied."},
+    {"lstrip_blocks", ARG_BOOL, 0, "false", NULL, 0, NULL,
+     "Strip spaces and tabs before a block tag."},
     {"output_encoding", ARG_STR, 0, "\"utf-8\"", NULL, 0, NULL, "Accepted; output is UTF-8."},
     {"follow", ARG_BOOL, 0, "false", NULL, 0, NULL, "Accepted for compatibility."},
     {"unsafe_writes", ARG_BOOL, 0, "false", NULL, 0, NULL, "Accepted; writes are atomic."},

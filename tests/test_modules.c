@@ -887,6 +887,16 @@ static void test_template(void **state)
 	assert_int_equal(mode_of(P("app.conf")), 0600);
 	expect_ok(run("template", "{\"src\": \"app.conf.j2\", \"dest\": \"%s\"}", P("app.conf")),
 	          0);
+	/* text, never a list; lstrip_blocks as asked (files written by
+	 * ansible-core 2.14 from the same template) */
+	expect_ok(run("template", "{\"src\": \"native.j2\", \"dest\": \"%s\"}", P("n1")), 1);
+	assert_file(P("n1"), "[80, 443]\n  yes\n  \n");
+	expect_ok(run("template",
+	              "{\"src\": \"native.j2\", \"dest\": \"%s\", \"lstrip_blocks\": "
+	              "true}",
+	              P("n2")),
+	          1);
+	assert_file(P("n2"), "[80, 443]\nyes\n");
 	json_object_del(hostvars, "ports");
 	/* an undefined variable fails the task, naming the template */
 	r = run("template", "{\"src\": \"app.conf.j2\", \"dest\": \"%s\"}", P("app2.conf"));
