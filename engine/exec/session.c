@@ -10,6 +10,8 @@
 
 #include <libgen.h>
 #include <signal.h>
+#include <stdio.h>
+#include <termios.h>
 #include <string.h>
 
 static void on_sigint(int sig)
@@ -43,6 +45,35 @@ static int load_inventory(struct session *s, struct cli *c, struct err *e)
 	return inventory_finish(&s->inv, e);
 }
 
+/* -k / -K: asked once on the terminal, echo off, as Ansible's prompts. */
+static char *ask_secret(const char *prompt, struct err *e)
+{
+	FILE *tty = fopen("/dev/tty", "r+");
+	struct termios old, quiet;
+	char line[1024];
+	if (!tty)
+		return err_set(e, ERR_GENERIC, NULL, 0, 0,
+		               "%s needs a terminal; set the password in the inventory instead",
+		               prompt),
+		       NULL;
+	fputs(prompt, tty);
+	fflush(tty);
+	int restore = !tcgetattr(fileno(tty), &old);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	if (restore)
+		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	char *got = fgets(line, sizeof(line), tty);
+	if (restore)
+		tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputc('\n', tty);
+	fclose(tty);
+	if (!got)
+		return err_set(e, ERR_GENERIC, NULL, 0, 0, "no password given"), NULL;
+	line[strcspn(line, "\n")] = 0;
+	return xstrdup(line);
+}
+
 int session_open(struct session *s, struct cli *c, enum out_kind kind, struct err *e)
 {
 	memset(s, 0, sizeof(*s));
@@ -61,7 +92,13 @@ int session_open(struct session *s, struct cli *c, enum out_kind kind, struct er
 	for (int i = 0; i < c->hooks.n; i++)
 		if (lua_hooks_load(s->hooks, c->hooks.v[i], e))
 			return EXIT_ERROR;
+	if (c->ask_pass && !(s->password = ask_secret("SSH password: ", e)))
+		return EXIT_ERROR;
+	if ((c->ask_become_pass || c->cfg.become_ask_pass) &&
+	    !(s->become_password = ask_secret("BECOME password: ", e)))
+		return EXIT_ERROR;
 	struct conn_defaults d = {
+	    .password = s->password,
 	    .user = c->user ? c->user : c->cfg.remote_user,
 	    .private_key = c->private_key ? c->private_key : c->cfg.private_key_file,
 	    .host_key_checking = c->cfg.host_key_checking,
@@ -92,6 +129,7 @@ int session_open(struct session *s, struct cli *c, enum out_kind kind, struct er
 	x->become_user = c->become_user ? c->become_user : c->cfg.become_user;
 	x->become_method = c->become_method ? c->become_method : c->cfg.become_method;
 	x->remote_user = d.user;
+	x->become_password = s->become_password;
 	x->inventory_dir = s->inventory_dir;
 	x->hooks = s->hooks;
 	signal(SIGINT, on_sigint);
@@ -114,4 +152,6 @@ void session_close(struct session *s)
 	inventory_release(&s->inv);
 	json_decref(s->extra_vars);
 	free(s->inventory_dir);
+	free(s->password);
+	free(s->become_password);
 }

@@ -21,6 +21,7 @@ struct session {
 	struct lua_hooks *hooks;
 	struct exec_cfg cfg;
 	char *inventory_dir;
+	char *become_password, *password; /* -K, -k */
 };
 
 int session_open(struct session *s, struct cli *c, enum out_kind kind, struct err *e);

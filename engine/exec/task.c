@@ -253,26 +253,41 @@ static char **env_list(struct item_run *ir)
 	return out;
 }
 
-static void become_opts(struct item_run *ir, struct conn_exec_opts *o, char **user)
+/* A connection var, rendered ("{{ vault_sudo_pass }}"). New string or NULL. */
+static char *var_text(struct item_run *ir, const char *name)
+{
+	const json_t *v = json_object_get(ir->vars, name);
+	struct tmpl_ctx c;
+	struct err e;
+	if (!v || json_is_null(v))
+		return NULL;
+	err_init(&e);
+	exec_tmpl_ctx(ir->t, ir->vars, &c);
+	json_t *r = tmpl_render_value(v, &c, &e);
+	char *s = r ? tmpl_to_text(r) : NULL;
+	json_decref(r);
+	return s;
+}
+
+/* become: the task keyword, else ansible_become, else -b; the same for
+ * the user; the password from vars, else -K. */
+static void become_opts(struct item_run *ir, struct conn_exec_opts *o, char **user, char **pw)
 {
 	const struct exec_cfg *cfg = ir->pr->x->cfg;
-	const json_t *bv = json_object_get(ir->vars, "ansible_become");
-	int become = cfg->become;
-	if (bv)
-		become =
-		    json_is_string(bv) ? config_bool(json_string_value(bv)) > 0 : tmpl_truthy(bv);
+	char *bv = var_text(ir, "ansible_become");
+	int become = bv ? config_bool(bv) > 0 : cfg->become;
+	free(bv);
 	o->become = kw_bool(ir->pr, ir->t, "become", ir->vars, become);
 	*user = kw_str(ir->pr, ir->t, "become_user", ir->vars);
-	if (!*user && json_is_string(json_object_get(ir->vars, "ansible_become_user")))
-		*user =
-		    xstrdup(json_string_value(json_object_get(ir->vars, "ansible_become_user")));
+	if (!*user)
+		*user = var_text(ir, "ansible_become_user");
 	if (!*user && cfg->become_user)
 		*user = xstrdup(cfg->become_user);
 	o->become_user = *user;
-	const json_t *pw = json_object_get(ir->vars, "ansible_become_password");
-	if (!pw)
-		pw = json_object_get(ir->vars, "ansible_become_pass");
-	o->become_password = json_string_value(pw);
+	*pw = var_text(ir, "ansible_become_password");
+	if (!*pw)
+		*pw = var_text(ir, "ansible_become_pass");
+	o->become_password = *pw ? *pw : cfg->become_password;
 }
 
 static void ctx_progress(struct task_ctx *ctx, const char *fmt, ...)
@@ -293,7 +308,7 @@ static json_t *run_module(struct item_run *ir, const struct module_def *m, const
 {
 	struct task_ctx ctx = {0};
 	struct err e;
-	char *buser = NULL;
+	char *buser = NULL, *bpw = NULL;
 	char **env = NULL;
 	json_t *result = json_object();
 	const char *target = ir->delegate ? ir->delegate : ir->h->name;
@@ -310,7 +325,7 @@ static json_t *run_module(struct item_run *ir, const struct module_def *m, const
 	ctx.executor = ir->pr;
 	ctx.conn_for = ctx_conn_for;
 	ctx.progress = ctx_progress;
-	become_opts(ir, &ctx.exec, &buser);
+	become_opts(ir, &ctx.exec, &buser, &bpw);
 	ctx.exec.timeout = (int)kw_int(ir, "timeout", 0);
 	env = env_list(ir);
 	ctx.exec.env = (const char *const *)env;
@@ -345,6 +360,7 @@ out:
 		free(env[i]);
 	free(env);
 	free(buser);
+	free(bpw);
 	return result;
 }
 
@@ -552,6 +568,17 @@ static json_t *label_of(struct item_run *ir, const json_t *item)
 	return r ? r : json_incref((json_t *)item);
 }
 
+/* "[h -> d]" names the delegate by its ansible_host, as Ansible does.
+ * Borrowed. */
+static const char *delegate_label(struct item_run *ir)
+{
+	if (!ir->delegate)
+		return NULL;
+	struct hstate *d = exec_host(ir->pr->x, ir->delegate);
+	const char *ah = json_string_value(json_object_get(d->inv_vars, "ansible_host"));
+	return ah && !tmpl_has_template(ah) ? ah : ir->delegate;
+}
+
 static char *delegate_of(struct item_run *ir)
 {
 	if (json_object_get(ir->t->kw, "local_action"))
@@ -588,8 +615,8 @@ static json_t *loop_item(struct item_run *ir, const json_t *item, size_t i)
 	}
 	show_diff(ir, r);
 	json_t *lab = label_of(ir, item), *sh = shown(ir, r);
-	output_result(ir->pr->x->cfg->out, ir->h->name, ir->delegate, ir->action, status_of(r), sh,
-	              lab, 0);
+	output_result(ir->pr->x->cfg->out, ir->h->name, delegate_label(ir), ir->action,
+	              status_of(r), sh, lab, 0);
 	json_decref(lab);
 	json_decref(sh);
 	return r;
@@ -759,8 +786,8 @@ int exec_task_host(struct prun *pr, struct pb_task *t, struct hstate *h, json_t 
 	if (!looped) {
 		show_diff(&ir, r);
 		json_t *sh = shown(&ir, r);
-		output_result(pr->x->cfg->out, h->name, ir.delegate, ir.action, st, sh, NULL,
-		              ignore);
+		output_result(pr->x->cfg->out, h->name, delegate_label(&ir), ir.action, st, sh,
+		              NULL, ignore);
 		json_decref(sh);
 	} else {
 		output_loop_done(pr->x->cfg->out, h->name, ir.action, st, r, ignore);
