@@ -47,6 +47,22 @@ else
 	echo "ok   default output"
 fi
 
+# Colour on a terminal, line by line as Ansible colours (banner widths follow
+# the terminal, so runs of '*' are compared as one); NO_COLOR turns it off.
+timeout 60 script -qc "env -u NO_COLOR '$DROVER_BIN' run -f 1 -i suite/hosts text/recap.yml" /dev/null |
+	tr -d '\r' | sed 's/\*\**/*/' >"$tmp/c"
+if ! diff -u <(sed 's/\*\**/*/' text/recap.color.expected) "$tmp/c"; then
+	echo "FAIL colour output"; fail=1
+else
+	echo "ok   colour output"
+fi
+timeout 60 script -qc "NO_COLOR=1 '$DROVER_BIN' run -f 1 -i suite/hosts text/recap.yml" /dev/null >"$tmp/c"
+if grep -q $'\033' "$tmp/c"; then
+	echo "FAIL NO_COLOR"; fail=1
+else
+	echo "ok   NO_COLOR"
+fi
+
 # -v: results on the result lines, as Ansible's default callback shows them.
 "$DROVER_BIN" run -v -i suite/hosts text/verbose.yml >"$tmp/v" 2>&1
 if ! diff -u text/verbose.expected "$tmp/v"; then

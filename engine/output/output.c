@@ -90,13 +90,21 @@ void output_progress(struct output *o, const char *host, const char *text)
 	log_unlock();
 }
 
+/* Ansible colours each line of a message on its own. */
 static void emit(struct output *o, const char *color, const char *text)
 {
 	clear_progress(o);
-	if (o->color && color)
-		fprintf(o->f, "%s%s%s\n", color, text, C_OFF);
-	else
+	if (!o->color || !color) {
 		fprintf(o->f, "%s\n", text);
+		return;
+	}
+	for (const char *p = text;;) {
+		size_t n = strcspn(p, "\n");
+		fprintf(o->f, "%s%.*s%s\n", color, (int)n, p, C_OFF);
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
 }
 
 static void banner(struct output *o, const char *msg)
@@ -450,9 +458,11 @@ void output_recap(struct output *o, const char *const *hosts, const struct out_s
 		const char *hc = s->failed || s->unreachable ? C_ERR
 		                 : s->changed                ? C_CHANGED
 		                                             : C_OK;
-		if (o->color)
-			buf_addf(&b, "%s%-37s%s : ", hc, hosts[i], C_OFF);
-		else
+		if (o->color) { /* Ansible pads the coloured text: "%-37s" % stringc(host) */
+			char *ch = xasprintf("%s%s%s", hc, hosts[i], C_OFF);
+			buf_addf(&b, "%-37s : ", ch);
+			free(ch);
+		} else
 			buf_addf(&b, "%-26s : ", hosts[i]);
 		recap_field(&b, o, "ok", s->ok, C_OK);
 		buf_addc(&b, ' ');
@@ -466,7 +476,7 @@ void output_recap(struct output *o, const char *const *hosts, const struct out_s
 		buf_addc(&b, ' ');
 		recap_field(&b, o, "rescued", s->rescued, C_OK);
 		buf_addc(&b, ' ');
-		recap_field(&b, o, "ignored", s->ignored, C_OK);
+		recap_field(&b, o, "ignored", s->ignored, "\033[1;35m");
 		log_lock();
 		emit(o, NULL, buf_str(&b));
 		log_unlock();
