@@ -9,10 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=${1:-$top/build-bench}
 n=${2:-20000}
-if [ ! -f "$build/libdrover.a" ]; then
-	cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build "$build" --target libdrover -j2 >/dev/null
-fi
+[ -f "$build/CMakeCache.txt" ] || cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" --target libdrover -j2 >/dev/null
 bin="$build/bench-template"
 cc -std=c11 -O2 -D_GNU_SOURCE -I"$top/engine" -I"$top" "$here/bench.c" "$build/libdrover.a" \
 	$(pkg-config --libs jansson yaml-0.1 libssh libcurl lua5.4) -lm -lpthread -o "$bin"

@@ -689,7 +689,7 @@ fail:
 	return -1;
 }
 
-static const char *plugin_name(const char *name)
+const char *plugin_short_name(const char *name)
 {
 	static const char *const prefixes[] = {"ansible.builtin.", "ansible.legacy.",
 	                                       "community.general.", "ansible.utils.", NULL};
@@ -701,7 +701,7 @@ static const char *plugin_name(const char *name)
 
 static json_t *eval_filter(struct eval *ev, const struct node *n)
 {
-	const struct filter_def *f = filter_find(plugin_name(n->name));
+	const struct filter_def *f = n->def ? n->def : filter_find(plugin_short_name(n->name));
 	json_t *in = NULL, *args = NULL, *kw = NULL, *r = NULL;
 	if (!f) {
 		ev->pos = n->pos;
@@ -728,7 +728,7 @@ out:
 
 static json_t *eval_test(struct eval *ev, const struct node *n)
 {
-	const struct test_def *t = test_find(plugin_name(n->name));
+	const struct test_def *t = n->def ? n->def : test_find(plugin_short_name(n->name));
 	json_t *in = NULL, *args = NULL, *kw = NULL, *r = NULL;
 	int res = 0;
 	if (!t) {

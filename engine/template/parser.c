@@ -418,6 +418,7 @@ static struct node *parse_filter(struct parser *p, struct node *n)
 	struct node *f = node_new(N_FILTER, pos);
 	f->a = n;
 	f->name = buf_detach(&name);
+	f->def = filter_find(plugin_short_name(f->name));
 	if (accept_op(p, "(") && parse_call_args(p, f) < 0) {
 		node_free(f);
 		return NULL;
@@ -452,6 +453,7 @@ static struct node *parse_test(struct parser *p, struct node *n)
 	t->a = n;
 	t->negate = negate;
 	t->name = buf_detach(&name);
+	t->def = test_find(plugin_short_name(t->name));
 	if (accept_op(p, "(")) {
 		if (parse_call_args(p, t) < 0)
 			goto fail;
@@ -738,6 +740,24 @@ fail:
 	return NULL;
 }
 
+static int uses_name(const struct node *n, const char *name)
+{
+	if (!n)
+		return 0;
+	if (n->kind == N_NAME && !strcmp(n->name, name))
+		return 1;
+	if (uses_name(n->a, name) || uses_name(n->b, name) || uses_name(n->c, name) ||
+	    uses_name(n->d, name))
+		return 1;
+	for (int i = 0; i < n->nkids; i++)
+		if (uses_name(n->kids[i], name))
+			return 1;
+	for (int i = 0; i < n->nkw; i++)
+		if (uses_name(n->kw[i], name))
+			return 1;
+	return 0;
+}
+
 static struct node *parse_for(struct parser *p, int pos)
 {
 	static const char *const ends[] = {"else", "endfor", NULL};
@@ -770,6 +790,7 @@ static struct node *parse_for(struct parser *p, int pos)
 	if (!body)
 		goto fail;
 	node_add(n, body);
+	n->negate = uses_name(body, "loop"); /* build loop.* only when asked for */
 	if (is_name(p, "else")) {
 		p->i++;
 		if (expect_block_end(p) < 0 || !(n->c = parse_body(p, ends2)))

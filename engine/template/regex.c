@@ -12,6 +12,7 @@
 #include "util/mem.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +25,30 @@ struct pyre {
 	int ngroups;             /* Python capture groups */
 	int map[MAX_GROUPS + 1]; /* Python group -> POSIX group */
 	char *names[MAX_GROUPS + 1];
+	int cached; /* a shallow copy of a cache entry: never freed */
 };
+
+/*
+ * Compiled patterns, kept for the life of the process: a role's
+ * regex_replace runs for every host and loop item. glibc's regexec locks
+ * the compiled pattern, so threads may share one.
+ */
+#define RE_CACHE 64
+
+struct re_entry {
+	char *pattern;
+	int flags;
+	struct pyre re;
+};
+
+static struct re_entry re_cache[RE_CACHE];
+static int re_cached;
+static pthread_mutex_t re_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void pyre_free(struct pyre *r)
 {
+	if (r->cached)
+		return;
 	regfree(&r->re);
 	for (int i = 0; i <= MAX_GROUPS; i++)
 		free(r->names[i]);
@@ -249,7 +270,35 @@ static int translate(struct eval *ev, const char *p, struct pyre *r, int *icase,
 	return 0;
 }
 
+static int pyre_compile_new(struct eval *ev, const char *pat, int icase, int mline, struct pyre *r);
+
 static int pyre_compile(struct eval *ev, const char *pat, int icase, int mline, struct pyre *r)
+{
+	int flags = (icase ? 1 : 0) | (mline ? 2 : 0);
+	pthread_mutex_lock(&re_lock);
+	for (int i = 0; i < re_cached; i++)
+		if (re_cache[i].flags == flags && !strcmp(re_cache[i].pattern, pat)) {
+			*r = re_cache[i].re;
+			pthread_mutex_unlock(&re_lock);
+			return 0;
+		}
+	pthread_mutex_unlock(&re_lock);
+	if (pyre_compile_new(ev, pat, icase, mline, r) < 0)
+		return -1;
+	pthread_mutex_lock(&re_lock);
+	if (re_cached < RE_CACHE) {
+		re_cache[re_cached].pattern = xstrdup(pat);
+		re_cache[re_cached].flags = flags;
+		re_cache[re_cached].re = *r;
+		re_cache[re_cached].re.cached = 1;
+		re_cached++;
+		r->cached = 1;
+	}
+	pthread_mutex_unlock(&re_lock);
+	return 0;
+}
+
+static int pyre_compile_new(struct eval *ev, const char *pat, int icase, int mline, struct pyre *r)
 {
 	struct buf out = BUF_INIT;
 	memset(r, 0, sizeof(*r));

@@ -16,6 +16,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,8 @@ static void out_release(struct outlist *o)
 #define CACHE_SLOTS 8192
 
 struct cache_slot {
-	char *key;
+	char *key;  /* kind, then the text */
+	size_t len; /* of the text */
 	struct node *ast;
 };
 
@@ -58,24 +60,34 @@ static struct cache_slot cache[CACHE_SLOTS];
 static int cache_used;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static unsigned long hash_str(const char *s)
+/* Eight bytes at a time: texts are hashed on every render. */
+static unsigned long hash_str(const char *s, size_t n)
 {
-	unsigned long h = 1469598103934665603UL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211UL;
-	return h;
+	uint64_t h = 0x9E3779B97F4A7C15ULL ^ n;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+		h ^= h >> 32;
+	}
+	for (; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001B3ULL;
+	return (unsigned long)(h ^ (h >> 29));
 }
 
 /* kind: 'E' an expression, '0' + LEX_* flags a template */
 static const struct node *parse_cached(struct eval *ev, char kind, const char *text,
                                        struct node **owned)
 {
-	unsigned long h = (hash_str(text) ^ (unsigned char)kind) % CACHE_SLOTS;
+	size_t tlen = strlen(text);
+	unsigned long h = (hash_str(text, tlen) ^ (unsigned char)kind) % CACHE_SLOTS;
 	const struct node *ast = NULL;
 	*owned = NULL;
 	pthread_mutex_lock(&cache_lock);
 	for (unsigned long i = h; cache[i].key; i = (i + 1) % CACHE_SLOTS)
-		if (cache[i].key[0] == kind && !strcmp(cache[i].key + 1, text)) {
+		if (cache[i].len == tlen && cache[i].key[0] == kind &&
+		    !memcmp(cache[i].key + 1, text, tlen)) {
 			ast = cache[i].ast;
 			break;
 		}
@@ -105,6 +117,7 @@ static const struct node *parse_cached(struct eval *ev, char kind, const char *t
 			i = (i + 1) % CACHE_SLOTS;
 		if (!cache[i].key) {
 			cache[i].key = key;
+			cache[i].len = tlen;
 			cache[i].ast = n;
 			cache_used++;
 			key = NULL;
@@ -124,6 +137,7 @@ static const struct node *parse_cached(struct eval *ev, char kind, const char *t
 static json_t *render_value(struct eval *parent, const json_t *v);
 
 static int resolving(struct eval *ev, const char *name);
+static int needs_render(const json_t *v);
 
 json_t *eval_var(struct eval *ev, const char *name)
 {
@@ -146,6 +160,14 @@ json_t *eval_var(struct eval *ev, const char *name)
 	/* hostvars and vars are Ansible's special objects: never rendered whole */
 	if (!strcmp(name, "hostvars") || !strcmp(name, "vars"))
 		return json_incref((json_t *)raw);
+	/* a plain scalar needs neither rendering nor a cache entry */
+	if (!json_is_array(raw) && !json_is_object(raw) &&
+	    (!json_is_string(raw) || !tmpl_has_template(json_string_value(raw))))
+		return json_incref((json_t *)raw);
+	if (!needs_render(raw)) {
+		json_object_set(ev->cache, name, (json_t *)raw); /* skip the walk next time */
+		return json_incref((json_t *)raw);
+	}
 	if (resolving(ev, name)) {
 		eval_fail(ev, "recursive loop detected in template string: %s",
 		          json_is_string(raw) ? json_string_value(raw) : name);
@@ -351,7 +373,8 @@ static int render_for(struct eval *ev, const struct node *n, struct outlist *out
 	int rc = 0;
 	for (size_t i = 0; i < count && rc == 0; i++) {
 		struct frame f = {json_object(), ev->scope};
-		json_object_set_new(f.vars, "loop", loop_info(items, i, count));
+		if (n->negate) /* the parser saw `loop` in the body */
+			json_object_set_new(f.vars, "loop", loop_info(items, i, count));
 		ev->scope = &f;
 		rc = assign(ev, n->a, json_array_get(items, i), f.vars);
 		if (rc == 0)
@@ -513,7 +536,7 @@ static json_t *concat(struct outlist *o, int literal)
 	    (b.s[0] == '[' || b.s[0] == '{' || !strcmp(b.s, "True") || !strcmp(b.s, "False")))
 		r = pylit_parse(b.s);
 	if (!r)
-		r = tstr(b.s, b.len);
+		r = json_stringn_nocheck(b.s, b.len); /* valid pieces */
 	buf_release(&b);
 	return r;
 }
@@ -592,7 +615,7 @@ static json_t *render_text(struct eval *ev, const char *text)
 			for (; have < want; have++)
 				buf_addc(&b, '\n');
 			json_decref(r);
-			r = tstr(b.s, b.len);
+			r = json_stringn_nocheck(b.s, b.len);
 			buf_release(&b);
 		}
 	}

@@ -106,7 +106,8 @@ struct node {
 	char **kwnames; /* keyword args: kwnames[i] names kw[i] */
 	struct node **kw;
 	int nkw;
-	int negate;      /* `is not` */
+	int negate;      /* `is not`; for S_FOR: the body reads `loop` */
+	const void *def; /* N_FILTER, N_TEST: the table entry, found at parse time */
 	int native_text; /* output of a filter whose text is never literal_eval'd */
 };
 
@@ -203,6 +204,8 @@ struct test_def {
 };
 
 const struct filter_def *filter_find(const char *name);
+/* "ansible.builtin.x" -> "x" (and the other collections drover serves) */
+const char *plugin_short_name(const char *name);
 const struct test_def *test_find(const char *name);
 /* Python method call obj.name(args); NULL+error, or new reference. */
 json_t *method_call(struct eval *ev, json_t *obj, const char *name, json_t *args, json_t *kw);
