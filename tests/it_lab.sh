@@ -19,7 +19,7 @@ set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB=$HERE/lab/lab
-export DROVER_LAB_STATE=/var/lib/drover-lab-it-$$
+export DROVER_LAB_STATE=/var/lib/drover-lab-itlab-$$
 export DROVER_LAB_NET=127.0.8
 export DROVER_LAB_FANOUT_NET=127.0.9
 # Not 22: a CI machine's own sshd often listens on 0.0.0.0:22, which shadows
@@ -77,9 +77,11 @@ trap 'exit 130' INT TERM HUP
 # lab would hold 127.0.8.x. Take down labs of it_lab runs that are gone.
 reap_stale_runs() {
 	local d pid
-	for d in /var/lib/drover-lab-it-*; do
+	for d in /var/lib/drover-lab-itlab-*; do
 		[ -d "$d" ] || continue
 		pid=${d##*-}
+		# Only this script's own state dirs: the suffix is its PID.
+		case $pid in '' | *[!0-9]*) continue ;; esac
 		[ -d "/proc/$pid" ] && continue
 		printf 'note: taking down the lab of a dead it_lab run (%s)\n' "$d"
 		DROVER_LAB_STATE=$d "$LAB" down || true
