@@ -4,12 +4,15 @@
  * A hook file is a Lua text chunk that returns a table of event name ->
  * function(ev). lua_hooks_fire() calls the functions for one event, file by
  * file in load order, with ev as a Lua table (a copy; hooks cannot change
- * drover's data). Events and the fields of ev:
+ * drover's data). lua/README.md documents events, vetoes and the drover.*
+ * API for users. Events and the fields of ev:
  *
  *   run_start        playbook, check, hosts (list)
  *   play_start       play, hosts (list)
  *   task_start       play, task, action
- *   host_task_start  play, task, action, host
+ *   host_task_start  play, task, action, host (and args, the task's args,
+ *                    when the executor sends them: cluster_gate.lua uses
+ *                    them to spot `kubectl drain` in command/shell tasks)
  *   host_result      play, task, action, host, status, result
  *                    (status: ok | changed | failed | skipped | unreachable)
  *   handler          play, task, action, host (a handler about to run)
