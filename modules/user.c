@@ -113,16 +113,19 @@ struct account {
 	int exists;
 	char uid[32], gid[32], comment[256], home[512], shell[256], group[128];
 	char groups[2048]; /* "a,b" without the primary group */
+	char hash[512];    /* from shadow; "" when it cannot be read */
 };
 
 static void read_account(const char *out, struct account *a)
 {
 	const char *pw = tagged(out, "@pw:"), *gn = tagged(out, "@gn:"), *gs = tagged(out, "@gs:");
+	const char *sh = tagged(out, "@sh:");
 	memset(a, 0, sizeof(*a));
 	a->exists = pw && *pw && *pw != '\n';
 	if (!a->exists)
 		return;
 	colon_field(pw, 2, a->uid, sizeof(a->uid));
+	snprintf(a->hash, sizeof(a->hash), "%.*s", sh ? (int)strcspn(sh, "\n") : 0, sh ? sh : "");
 	colon_field(pw, 3, a->gid, sizeof(a->gid));
 	colon_field(pw, 4, a->comment, sizeof(a->comment));
 	colon_field(pw, 5, a->home, sizeof(a->home));
@@ -228,7 +231,8 @@ static void user_query(struct buf *cmd, const char *name)
 	buf_adds(cmd, "n=");
 	buf_add_shquote(cmd, name);
 	buf_adds(cmd, "; printf '@pw:'; getent passwd \"$n\" || echo; printf '@gn:'; id -gn \"$n\" "
-	              "2>/dev/null || echo; printf '@gs:'; id -Gn \"$n\" 2>/dev/null || echo\n");
+	              "2>/dev/null || echo; printf '@gs:'; id -Gn \"$n\" 2>/dev/null || echo\n"
+	              "printf '@sh:'; getent shadow \"$n\" 2>/dev/null | cut -d: -f2\n");
 }
 
 static int user_run(struct task_ctx *ctx, const json_t *args, json_t *result, struct err *e)
@@ -266,8 +270,11 @@ static int user_run(struct task_ctx *ctx, const json_t *args, json_t *result, st
 	}
 	if (mod_str(args, "password") &&
 	    (!a.exists || strcmp(mod_str(args, "update_password"), "on_create"))) {
-		opt(&cmd, "-p", mod_str(args, "password"));
-		changed = changed || !a.exists; /* a hash cannot be compared without shadow */
+		/* compared with shadow's hash, as Ansible does (needs root) */
+		if (!a.exists || strcmp(a.hash, mod_str(args, "password"))) {
+			opt(&cmd, "-p", mod_str(args, "password"));
+			changed = 1;
+		}
 	}
 	if (!a.exists) {
 		buf_adds(&cmd, mod_bool(args, "create_home") ? " -m" : " -M");

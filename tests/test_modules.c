@@ -1219,6 +1219,12 @@ static void test_user_group(void **state)
 	              "\"/bin/sh\", \"home\": \"%s\"}",
 	              u, g, P("home-u")),
 	          0);
+	/* a password hash is compared with shadow's */
+	const char *hash =
+	    "$6$salt$IxDD3jeSOb5eB1CX5LBsqZFVkJdido3OUILO5Ifz5iwMuTS4XMS130MTSuDDl3aCI6"
+	    "WouIL9AjRbLCelDCy.g.";
+	expect_ok(run("user", "{\"name\": \"%s\", \"password\": \"%s\"}", u, hash), 1);
+	expect_ok(run("user", "{\"name\": \"%s\", \"password\": \"%s\"}", u, hash), 0);
 	r = run_check("user", "{\"name\": \"%s\", \"shell\": \"/bin/bash\"}", u);
 	assert_true(changed(r));
 	json_decref(r);
