@@ -5,6 +5,7 @@
  */
 #include "exec/exec_int.h"
 #include "util/mem.h"
+#include "yaml/yaml.h"
 
 #include <string.h>
 
@@ -102,6 +103,31 @@ static void ancestry(const struct pb_task *t, json_t *defaults, json_t *rvars, j
 	}
 }
 
+/* Values with templates are rendered with the host's own vars, so
+ * hostvars['web1'].ansible_host means web1's address from anywhere; a value
+ * that cannot be rendered stays as written. */
+static void render_own(json_t *v)
+{
+	const char *k;
+	json_t *x;
+	struct tmpl_ctx c;
+	exec_tmpl_ctx(NULL, v, &c);
+	json_t *done = json_object();
+	json_object_foreach(v, k, x)
+	{
+		if (!json_is_string(x) || !tmpl_has_template(json_string_value(x)) ||
+		    yaml_is_unsafe(x))
+			continue;
+		struct err e;
+		err_init(&e);
+		json_t *r = tmpl_render(json_string_value(x), &c, &e);
+		if (r)
+			json_object_set_new(done, k, r);
+	}
+	json_object_update(v, done);
+	json_decref(done);
+}
+
 /* A host as other hosts see it through hostvars. Caller holds x->lock. */
 static json_t *host_view(struct exec *x, struct hstate *h)
 {
@@ -113,6 +139,7 @@ static json_t *host_view(struct exec *x, struct hstate *h)
 	s.layer[VL_EXTRA] = x->cfg->extra_vars;
 	json_t *v = vars_merge(&s);
 	json_object_set_new(v, "inventory_hostname", json_string(h->name));
+	render_own(v);
 	return v;
 }
 
