@@ -329,6 +329,8 @@ static void test_fuzz_regressions(void **state)
 	    {"{{ s.replace(\"l\",D\"\") }}", "expected token ','"},
 	    {"{{ 'ab' * 99999999999 }}", "too large"},
 	    {"{{ '%99999999s' % s }}", "not all arguments converted"},
+	    {"{{ range(55555555555555555555555555555555) }}",
+	     "cannot be interpreted as an integer"},
 	};
 	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
 		err_init(&e);
@@ -338,6 +340,8 @@ static void test_fuzz_regressions(void **state)
 	static const char *const fine[][2] = {
 	    {"{{ (() * 999999999993) | length }}", "0"},
 	    {"{{ 1 ** 99999999999 }}", "1"},
+	    {"{{ 'x' | indent(99999999999999999999) | length }}", "1"},
+	    {"{{ 9223372036854775807 + 1 }}", "9.223372036854776e+18"},
 	    {"{{ '' }}", ""},
 	    {"{{ '\xc3\xa9' | b64encode | b64decode }}", "\xc3\xa9"},
 	};

@@ -85,7 +85,7 @@ static json_t *f_int(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	long long v;
 	json_t *def = arg_get(args, kw, 0, "default");
 	json_t *basev = arg_get(args, kw, 1, "base");
-	int base = basev ? (int)json_integer_value(basev) : 10;
+	int base = basev ? num_int(basev, 0, 36) : 10;
 	if (json_is_string(in) && base != 10) {
 		char *end;
 		const char *s = json_string_value(in);
@@ -98,8 +98,12 @@ static json_t *f_int(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 		return json_integer(v);
 	} else {
 		double d;
-		if (json_is_string(in) && py_to_float(in, &d) == 0 && !isnan(d) && !isinf(d))
-			return json_integer((long long)d);
+		if (json_is_string(in) && py_to_float(in, &d) == 0 && !isnan(d) && !isinf(d)) {
+			json_t *f = json_real(d);
+			json_t *r = json_integer(num_ll(f));
+			json_decref(f);
+			return r;
+		}
 	}
 	return def ? json_incref(def) : json_integer(0);
 }
@@ -278,7 +282,7 @@ static json_t *f_indent(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	if (json_is_string(w))
 		buf_adds(&pad, json_string_value(w));
 	else
-		for (long long i = 0; i < (w ? (long long)num_value(w) : 4); i++)
+		for (long long i = 0; i < (w ? num_int(w, 0, 4096) : 4); i++)
 			buf_addc(&pad, ' ');
 	buf_add(&pad, "", 0); /* allocates and NUL-terminates */
 	char *s = text_of(in);
@@ -396,7 +400,7 @@ static json_t *f_to_json(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	struct buf b = BUF_INIT;
 	json_t *ind = json_object_get(kw, "indent");
 	int sort = json_is_true(json_object_get(kw, "sort_keys"));
-	py_json_dump(in, ind ? (int)json_integer_value(ind) : -1, sort, &b);
+	py_json_dump(in, ind ? num_int(ind, 0, 64) : -1, sort, &b);
 	return str_result(&b);
 }
 
@@ -405,8 +409,7 @@ static json_t *f_to_nice_json(struct eval *ev, json_t *in, json_t *args, json_t 
 	(void)ev;
 	struct buf b = BUF_INIT;
 	json_t *ind = arg_get(args, kw, 0, "indent");
-	py_json_dump(in, ind ? (int)json_integer_value(ind) : 4,
-	             arg_bool(args, kw, 1, "sort_keys", 1), &b);
+	py_json_dump(in, ind ? num_int(ind, 0, 64) : 4, arg_bool(args, kw, 1, "sort_keys", 1), &b);
 	return str_result(&b);
 }
 
@@ -415,7 +418,7 @@ static json_t *f_to_yaml(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	(void)ev, (void)args;
 	struct buf b = BUF_INIT;
 	json_t *ind = json_object_get(kw, "indent");
-	yaml_dump_style(in, ind ? (int)json_integer_value(ind) : 2, 1, &b);
+	yaml_dump_style(in, ind ? num_int(ind, 0, 64) : 2, 1, &b);
 	return str_result(&b);
 }
 
@@ -424,7 +427,7 @@ static json_t *f_to_nice_yaml(struct eval *ev, json_t *in, json_t *args, json_t 
 	(void)ev;
 	struct buf b = BUF_INIT;
 	json_t *ind = arg_get(args, kw, 0, "indent");
-	yaml_dump(in, ind ? (int)json_integer_value(ind) : 4, &b);
+	yaml_dump(in, ind ? num_int(ind, 0, 64) : 4, &b);
 	return str_result(&b);
 }
 
@@ -507,7 +510,7 @@ static json_t *f_round(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 {
 	json_t *pv = arg_get(args, kw, 0, "precision");
 	const char *method = arg_str(args, kw, 1, "method", "common");
-	int prec = pv ? (int)num_value(pv) : 0;
+	int prec = pv ? num_int(pv, -300, 300) : 0;
 	if (!is_number(in)) {
 		eval_fail(ev, "round: a number is required, got '%s'", py_type_name(in));
 		return NULL;

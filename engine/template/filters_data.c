@@ -352,7 +352,7 @@ static json_t *f_flatten(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 		return NULL;
 	}
 	json_t *out = json_array();
-	flatten_into(out, in, lv && !json_is_null(lv) ? (long long)num_value(lv) : -1,
+	flatten_into(out, in, lv && !json_is_null(lv) ? num_ll(lv) : -1,
 	             arg_bool(args, kw, 1, "skip_nulls", 1));
 	return out;
 }
@@ -802,8 +802,7 @@ static json_t *f_sum(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 			if (json_is_real(acc) || json_is_real(v))
 				r = json_real(num_value(acc) + num_value(v));
 			else
-				r = json_integer((json_int_t)num_value(acc) +
-				                 (json_int_t)num_value(v));
+				r = json_integer(num_ll(acc) + num_ll(v));
 		} else if (json_is_array(acc) && json_is_array(v)) {
 			r = json_copy(acc);
 			json_array_extend(r, v);
@@ -925,7 +924,7 @@ static json_t *f_batch(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 {
 	json_t *items = py_iter(ev, in);
 	json_t *nv = arg_get(args, kw, 0, "linecount"), *fill = arg_get(args, kw, 1, "fill_with");
-	long long n = nv ? (long long)num_value(nv) : 0;
+	long long n = nv ? num_ll(nv) : 0;
 	if (!items)
 		return NULL;
 	if (n <= 0) {

@@ -12,6 +12,7 @@
 #include "util/mem.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,11 +262,18 @@ static int lex_number(struct lexer *lx)
 		if (s[p] != '_')
 			txt[k++] = s[p];
 	txt[k] = '\0';
+	long long iv = 0;
+	if (!is_float) {
+		errno = 0;
+		iv = strtoll(base == 10 ? txt : txt + 2, NULL, base);
+		/* beyond 64 bits: a float, where Python would keep a big int */
+		is_float = errno == ERANGE && base == 10;
+	}
 	struct token *t = push(lx, is_float ? T_FLOAT : T_INT, start);
 	if (is_float)
 		t->fval = strtod(txt, NULL);
 	else
-		t->ival = strtoll(base == 10 ? txt : txt + 2, NULL, base);
+		t->ival = iv;
 	t->s = txt;
 	lx->i = i;
 	return 0;

@@ -277,7 +277,7 @@ static json_t *str_method(struct eval *ev, json_t *obj, const char *name, json_t
 			eval_fail(ev, "empty separator");
 			return NULL;
 		}
-		return s_split(s, n, sep, ms ? (long long)num_value(ms) : -1, name[0] == 'r');
+		return s_split(s, n, sep, ms ? num_ll(ms) : -1, name[0] == 'r');
 	}
 	if (!strcmp(name, "strip") || !strcmp(name, "lstrip") || !strcmp(name, "rstrip"))
 		return s_strip(s, n, json_string_value(a0), name[0] != 'r', name[0] != 'l');
@@ -471,7 +471,7 @@ json_t *py_format(struct eval *ev, const json_t *fmt, const json_t *args)
 		} else if (strchr("dixXo", conv) && is_number(v)) {
 			spec[k++] = 'l', spec[k++] = 'l', spec[k++] = conv == 'i' ? 'd' : conv;
 			spec[k] = '\0';
-			buf_addf(&b, spec, (long long)num_value(v));
+			buf_addf(&b, spec, num_ll(v));
 		} else if (strchr("feEgG", conv) && is_number(v)) {
 			spec[k++] = conv, spec[k] = '\0';
 			buf_addf(&b, spec, num_value(v));
@@ -500,12 +500,12 @@ static json_t *g_range(struct eval *ev, json_t *args)
 			return NULL;
 		}
 	if (n == 1) {
-		b = (long long)num_value(json_array_get(args, 0));
+		b = num_ll(json_array_get(args, 0));
 	} else if (n >= 2) {
-		a = (long long)num_value(json_array_get(args, 0));
-		b = (long long)num_value(json_array_get(args, 1));
+		a = num_ll(json_array_get(args, 0));
+		b = num_ll(json_array_get(args, 1));
 		if (n >= 3)
-			step = (long long)num_value(json_array_get(args, 2));
+			step = num_ll(json_array_get(args, 2));
 	} else {
 		eval_fail(ev, "range expected at least 1 argument, got 0");
 		return NULL;

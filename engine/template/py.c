@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <pthread.h>
 #include <wctype.h>
@@ -425,7 +426,7 @@ int py_to_int(const json_t *v, long long *out)
 		double d = json_real_value(v);
 		if (isnan(d) || isinf(d))
 			return -1;
-		*out = (long long)d;
+		*out = num_ll(v);
 		return 0;
 	}
 	if (json_is_string(v))
@@ -614,4 +615,26 @@ json_t *tstr(const char *s, size_t n)
 json_t *tstrz(const char *s)
 {
 	return tstr(s, strlen(s));
+}
+
+long long num_ll(const json_t *v)
+{
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_boolean(v))
+		return json_is_true(v);
+	double d = json_is_real(v) ? json_real_value(v) : 0;
+	if (isnan(d))
+		return 0;
+	if (d >= 9.2233720368547758e18)
+		return LLONG_MAX;
+	if (d <= -9.2233720368547758e18)
+		return LLONG_MIN;
+	return (long long)d;
+}
+
+int num_int(const json_t *v, int lo, int hi)
+{
+	long long n = num_ll(v);
+	return n < lo ? lo : n > hi ? hi : (int)n;
 }

@@ -177,6 +177,9 @@ int py_to_int(const json_t *v, long long *out);
 int py_to_float(const json_t *v, double *out);
 int is_number(const json_t *v); /* int, float or bool */
 double num_value(const json_t *v);
+/* A number as an integer, clamped instead of overflowing. */
+long long num_ll(const json_t *v);
+int num_int(const json_t *v, int lo, int hi);
 /* Items of an iterable (list, dict keys, string chars) as a new list. */
 json_t *py_iter(struct eval *ev, const json_t *v);
 size_t utf8_len(const char *s, size_t n);
