@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -321,6 +322,60 @@ static void test_missing_file(void **state)
 	assert_non_null(strstr(err_format(&e, msg, sizeof(msg)),
 	                       "lua/no-such-hook.lua: cannot read Lua file: No such file"));
 	lua_hooks_free(h);
+}
+
+/* Hooks fired from many workers at once run one at a time: a hook that
+ * reads a counter, sleeps, then writes it back loses no update. */
+struct fire_job {
+	struct lua_hooks *h;
+	int vetoes;
+};
+
+static void *fire_many(void *arg)
+{
+	struct fire_job *j = arg;
+	for (int i = 0; i < 5; i++) {
+		char *veto = NULL;
+		struct err e;
+		err_init(&e);
+		if (lua_hooks_fire(j->h, "host_result", NULL, &veto, &e) != 0)
+			j->vetoes++;
+		free(veto);
+	}
+	return NULL;
+}
+
+static void test_concurrent_fire(void **state)
+{
+	struct test_env *t = env_new();
+	char *path = write_tmp("count.lua", "local n = 0\n"
+	                                    "return {\n"
+	                                    "  host_result = function()\n"
+	                                    "    local seen = n\n"
+	                                    "    drover.sleep(0.002)\n"
+	                                    "    n = seen + 1\n"
+	                                    "  end,\n"
+	                                    "  run_end = function() drover.log(tostring(n)) end,\n"
+	                                    "}\n");
+	struct lua_hooks *h = hooks_with(t, path, NULL);
+	struct fire_job jobs[8];
+	pthread_t th[8];
+	char *veto = NULL;
+	(void)state;
+	for (int i = 0; i < 8; i++) {
+		jobs[i].h = h;
+		jobs[i].vetoes = 0;
+		assert_int_equal(pthread_create(&th[i], NULL, fire_many, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(jobs[i].vetoes, 0);
+	}
+	assert_int_equal(fire(h, "run_end", NULL, &veto), 0);
+	assert_string_equal(buf_str(&t->log), "info|40\n");
+	lua_hooks_free(h);
+	rm_tmp(path);
+	env_free(t);
 }
 
 /* ---- the sandbox ---- */
@@ -1249,15 +1304,25 @@ static void test_k8s_standin(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_events_in_order), cmocka_unit_test(test_veto),
-	    cmocka_unit_test(test_two_files_order), cmocka_unit_test(test_load_errors),
-	    cmocka_unit_test(test_missing_file),    cmocka_unit_test(test_sandbox_blocks),
-	    cmocka_unit_test(test_runaway_loop),    cmocka_unit_test(test_memory_cap),
-	    cmocka_unit_test(test_error_traceback), cmocka_unit_test(test_json_roundtrip),
-	    cmocka_unit_test(test_json_lua_side),   cmocka_unit_test(test_api_env),
-	    cmocka_unit_test(test_api_without_env), cmocka_unit_test(test_http),
-	    cmocka_unit_test(test_webhook_notify),  cmocka_unit_test(test_maintenance_window),
-	    cmocka_unit_test(test_lua_module),      cmocka_unit_test(test_lua_module_errors),
+	    cmocka_unit_test(test_events_in_order),
+	    cmocka_unit_test(test_veto),
+	    cmocka_unit_test(test_two_files_order),
+	    cmocka_unit_test(test_concurrent_fire),
+	    cmocka_unit_test(test_load_errors),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_sandbox_blocks),
+	    cmocka_unit_test(test_runaway_loop),
+	    cmocka_unit_test(test_memory_cap),
+	    cmocka_unit_test(test_error_traceback),
+	    cmocka_unit_test(test_json_roundtrip),
+	    cmocka_unit_test(test_json_lua_side),
+	    cmocka_unit_test(test_api_env),
+	    cmocka_unit_test(test_api_without_env),
+	    cmocka_unit_test(test_http),
+	    cmocka_unit_test(test_webhook_notify),
+	    cmocka_unit_test(test_maintenance_window),
+	    cmocka_unit_test(test_lua_module),
+	    cmocka_unit_test(test_lua_module_errors),
 	    cmocka_unit_test(test_k8s_standin),
 	};
 	signal(SIGPIPE, SIG_IGN);
