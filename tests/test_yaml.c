@@ -123,6 +123,22 @@ static void test_scalars(void **state)
 		check_scalar(cases[i].text, cases[i].kind, cases[i].want);
 }
 
+/* Plain keys are typed as values are; Ansible's JSON writes them back as
+ * Python's json does. Quoted keys stay as written. */
+static void test_keys(void **state)
+{
+	(void)state;
+	struct err e;
+	json_t *r =
+	    load("{yes: 1, No: 2, ~: 3, 0x1F: 4, 1_000: 5, 2.5: 6, 'yes': 7, abc: 8, 0o7: 9}", &e);
+	assert_non_null(r);
+	char *s = json_dumps(r, JSON_COMPACT);
+	assert_string_equal(s, "{\"true\":1,\"false\":2,\"null\":3,\"31\":4,\"1000\":5,"
+	                       "\"2.5\":6,\"yes\":7,\"abc\":8,\"0o7\":9}");
+	free(s);
+	json_decref(r);
+}
+
 static void test_anchors_and_merge(void **state)
 {
 	(void)state;
@@ -287,9 +303,13 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_scalars),        cmocka_unit_test(test_anchors_and_merge),
-	    cmocka_unit_test(test_block_scalars),  cmocka_unit_test(test_unsafe_and_vault),
-	    cmocka_unit_test(test_duplicate_keys), cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_scalars),
+	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_anchors_and_merge),
+	    cmocka_unit_test(test_block_scalars),
+	    cmocka_unit_test(test_unsafe_and_vault),
+	    cmocka_unit_test(test_duplicate_keys),
+	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_positions),
 	};
 	return cmocka_run_group_tests_name("yaml", tests, NULL, teardown);

@@ -434,6 +434,27 @@ static void apply_merges(struct loader *l, json_t *obj, const json_t *sources, c
 	json_decref(pos);
 }
 
+/* A mapping key as text. PyYAML types plain keys like values, and Python's
+ * JSON writes the bool, null and int keys as true/false/null/decimal: so
+ * {yes: 1, 0x1F: 2} is {"true": 1, "31": 2} in Ansible's output too. */
+static char *plain_key(const yaml_event_t *kev)
+{
+	const char *s = (const char *)kev->data.scalar.value;
+	if (kev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || kev->data.scalar.tag ||
+	    !strcmp(s, "<<"))
+		return xstrdup(s);
+	json_t *v = resolve_plain(s, kev->data.scalar.length);
+	char *key;
+	if (json_is_integer(v))
+		key = xasprintf("%lld", (long long)json_integer_value(v));
+	else if (json_is_boolean(v) || json_is_null(v))
+		key = xstrdup(json_is_true(v) ? "true" : json_is_false(v) ? "false" : "null");
+	else
+		key = xstrdup(s);
+	json_decref(v);
+	return key;
+}
+
 static json_t *parse_mapping(struct loader *l, yaml_event_t *start)
 {
 	json_t *obj = json_object();
@@ -456,7 +477,7 @@ static json_t *parse_mapping(struct loader *l, yaml_event_t *start)
 		               !strcmp((const char *)kev.data.scalar.value, "<<");
 		char *key = NULL;
 		if (kev.type == YAML_SCALAR_EVENT) {
-			key = xstrdup((const char *)kev.data.scalar.value);
+			key = plain_key(&kev);
 			if (kev.data.scalar.anchor) {
 				json_t *ks = json_string(key);
 				remember(l, kev.data.scalar.anchor, ks);
