@@ -223,6 +223,17 @@ out=$(kc drain "$cache_node" --ignore-daemonsets --force --timeout=5s 2>&1)
 check "a pod with emptyDir needs --delete-emptydir-data" has "$out" 'cannot delete Pods with local storage (use --delete-emptydir-data to override): shop/cache-'
 kc uncordon "$cache_node" >/dev/null
 
+# Watches: kubectl wait and rollout status follow changes as they happen.
+(sleep 1 && kc cordon k3s-w-02 >/dev/null) &
+start=$SECONDS
+out=$(kc wait --for=jsonpath='{.spec.unschedulable}'=true node/k3s-w-02 --timeout=15s 2>&1)
+check "kubectl wait sees a later cordon through a watch" test "$(grep -c 'condition met' <<<"$out") $((SECONDS - start < 10))" = "1 1"
+wait $!
+kc uncordon k3s-w-02 >/dev/null
+kc delete pod -n shop -l app=web --wait=false >/dev/null
+out=$(kc rollout status deploy/web -n shop --timeout=20s 2>&1)
+check "kubectl rollout status follows the replacements" has "$out" 'deployment "web" successfully rolled out'
+
 # Two PDBs over one pod: the eviction API answers 500.
 kc create --validate=false -f - >/dev/null <<EOF
 {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web-a", "namespace": "shop"},

@@ -56,6 +56,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 import uuid
 
@@ -259,6 +260,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send_raw(200, b"ok")
             if not self.request.getpeercert():
                 raise ApiError(401, "Unauthorized", "Unauthorized")
+            if q.get("watch") in ("true", "1") and self.command == "GET":
+                return self.watch(url.path, q)
             with self.server.store.lock:
                 code, obj = self.route(url.path, q)
             self.send_json(code, obj)
@@ -320,6 +323,60 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if m in ("PATCH", "PUT"):
             return 200, self.update(group, ns, res, name, sub)
         raise ApiError(405, "MethodNotAllowed", "%s is not supported" % m)
+
+    def watch(self, path, q):
+        """A watch stream: one JSON event per chunk, as the API server sends."""
+        p = parse_path(path)
+        if p is None or p[3] is not None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        group, ns, res, _, _ = p
+        store = self.server.store
+        want_table = "as=Table" in (self.headers.get("Accept") or "")
+        deadline = now() + min(float(q.get("timeoutSeconds") or 1800), 1800)
+
+        def keep(o):
+            return (ns is None or o["metadata"].get("namespace") == ns) and \
+                label_match(q.get("labelSelector"), o["metadata"].get("labels", {})) and \
+                field_match(q.get("fieldSelector"), o)
+
+        def event(kind, o):
+            if want_table:
+                o = table(store, res, [o], q.get("includeObject", "Metadata"))
+            return json.dumps({"type": kind, "object": o}).encode() + b"\n"
+        with store.lock:
+            since = int(q.get("resourceVersion") or 0)
+            if since == 0:
+                first = [event("ADDED", o) for o in store.items(group, res, ns) if keep(o)]
+                since = store.rv
+            else:
+                first = []
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for chunk in first:
+                self.chunk(chunk)
+            while now() < deadline:
+                with store.lock:
+                    evs = store.events_since(group, res, since)
+                    last = store.rv
+                if evs is None:
+                    gone = status_obj(410, "Expired", "too old resource version: %d" % since)
+                    self.chunk(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
+                    break
+                for kind, o in evs:
+                    if keep(o):
+                        self.chunk(event(kind, o))
+                since = last
+                time.sleep(0.2)
+            self.chunk(b"")
+        except (ConnectionError, TimeoutError, ssl.SSLError, OSError):
+            self.close_connection = True
+
+    def chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
 
     def list(self, group, ns, res, q):
         store = self.server.store

@@ -7,6 +7,7 @@ kubelets, plus label/field selectors, merge/strategic-merge/JSON patches
 and the eviction rules (PodDisruptionBudgets) as the real API applies them.
 """
 
+import collections
 import copy
 import datetime
 import hashlib
@@ -247,6 +248,8 @@ class Store:
         self.rv = 1000
         self.objs = {}
         self.static_nodes = set()
+        # What watches replay: (resourceVersion, (group, res), type, object).
+        self.events = collections.deque(maxlen=20000)
         self.reset()
 
     def reset(self):
@@ -301,6 +304,7 @@ class Store:
         md.setdefault("generation", 1)
         self.defaults(res, obj)
         self.objs[(group, res)][key] = obj
+        self.record(group, res, "ADDED", obj)
         return obj
 
     def defaults(self, res, obj):
@@ -335,9 +339,24 @@ class Store:
         md = obj["metadata"]
         md["resourceVersion"] = self.next_rv()
         self.objs[(group, res)][(md.get("namespace", ""), md["name"])] = obj
+        self.record(group, res, "MODIFIED", obj)
 
     def remove(self, group, res, ns, name):
-        return self.objs[(group, res)].pop((ns or "", name), None)
+        obj = self.objs[(group, res)].pop((ns or "", name), None)
+        if obj is not None:
+            obj["metadata"]["resourceVersion"] = self.next_rv()
+            self.record(group, res, "DELETED", obj)
+        return obj
+
+    def record(self, group, res, kind, obj):
+        self.events.append((self.rv, (group, res), kind, copy.deepcopy(obj)))
+
+    def events_since(self, group, res, since):
+        """Events after resourceVersion since, or None when it is too old."""
+        if self.events and since < self.events[0][0] - 1 and \
+                len(self.events) == self.events.maxlen:
+            return None
+        return [(t, o) for rv, key, t, o in self.events if rv > since and key == (group, res)]
 
     # -- pods --
 
