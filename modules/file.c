@@ -54,12 +54,61 @@ static void recurse_cmd(const json_t *args, const char *path, struct buf *cmd)
 	      " -exec stat -c '%a %U %G' {} + | cksum)\" ] || echo '@ CHANGED'\n");
 }
 
+/* state=link or hard: what to run, or a failure (-1). */
+static int plan_link(const json_t *args, const char *state, const char *path,
+                     const struct mod_stat *st, struct buf *cmd, int *changed, json_t *result)
+{
+	const char *src = mod_str(args, "src");
+	int force = mod_bool(args, "force");
+	int hard = state[0] == 'h';
+	if (!src) {
+		mod_fail(result, "src is required for creating a %s",
+		         hard ? "hard link" : "symlink");
+		return -1;
+	}
+	if (!hard && st->type == 'l' && st->link && !strcmp(st->link, src))
+		return 0;
+	if (st->exists && st->type == 'd' && !hard) {
+		mod_fail(result, "refusing to convert from directory to symlink for %s", path);
+		return -1;
+	}
+	if (st->exists && st->type != 'l' && !hard && !force) {
+		mod_fail(result, "refusing to convert from %s to symlink for %s", state_name(st),
+		         path);
+		return -1;
+	}
+	/* A relative symlink source is relative to the link's directory. */
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		strcpy(dir, ".");
+	if (hard) {
+		add_q(cmd, "if [ ", path, " -ef ");
+		add_q(cmd, "", src, " ]; then :; else ln -f -- ");
+		add_q(cmd, "", src, " ");
+		add_q(cmd, "", path, " && echo '@ CHANGED'; fi &&\n");
+	} else {
+		if (!force) {
+			add_q(cmd, "(cd ", dir, " && [ -e ");
+			add_q(cmd, "", src,
+			      " ]) || { echo 'src file does not exist, use "
+			      "\"force=yes\" if you really want to create the "
+			      "link: '");
+			add_q(cmd, "", src, " >&2; exit 1; }\n");
+		}
+		add_q(cmd, "ln -sfn -- ", src, " ");
+		add_q(cmd, "", path, " &&\n");
+		*changed = 1;
+	}
+	free(dir);
+	return 0;
+}
+
 /* The action for state; sets *changed or fails in result (returns -1). */
 static int plan(const json_t *args, const char *state, const char *path, struct mod_stat *st,
                 struct buf *cmd, int *changed, json_t *result)
 {
-	const char *src = mod_str(args, "src");
-	int force = mod_bool(args, "force");
 	if (!strcmp(state, "absent")) {
 		if (st->exists) {
 			add_q(cmd, "rm -rf -- ", path, " &&\n");
@@ -93,50 +142,7 @@ static int plan(const json_t *args, const char *state, const char *path, struct 
 		if (!st->exists)
 			st->mode = 0644;
 	} else if (!strcmp(state, "link") || !strcmp(state, "hard")) {
-		int hard = state[0] == 'h';
-		if (!src) {
-			mod_fail(result, "src is required for creating a %s",
-			         hard ? "hard link" : "symlink");
-			return -1;
-		}
-		if (!hard && st->type == 'l' && st->link && !strcmp(st->link, src))
-			return 0;
-		if (st->exists && st->type == 'd' && !hard) {
-			mod_fail(result, "refusing to convert from directory to symlink for %s",
-			         path);
-			return -1;
-		}
-		if (st->exists && st->type != 'l' && !hard && !force) {
-			mod_fail(result, "refusing to convert from %s to symlink for %s",
-			         state_name(st), path);
-			return -1;
-		}
-		/* A relative symlink source is relative to the link's directory. */
-		char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-		if (slash)
-			*(slash == dir ? slash + 1 : slash) = '\0';
-		else
-			strcpy(dir, ".");
-		if (hard) {
-			add_q(cmd, "if [ ", path, " -ef ");
-			add_q(cmd, "", src, " ]; then :; else ln -f -- ");
-			add_q(cmd, "", src, " ");
-			add_q(cmd, "", path, " && echo '@ CHANGED'; fi &&\n");
-		} else {
-			if (!force) {
-				add_q(cmd, "(cd ", dir, " && [ -e ");
-				add_q(cmd, "", src,
-				      " ]) || { echo 'src file does not exist, use "
-				      "\"force=yes\" if you really want to create the "
-				      "link: '");
-				add_q(cmd, "", src, " >&2; exit 1; }\n");
-			}
-			add_q(cmd, "ln -sfn -- ", src, " ");
-			add_q(cmd, "", path, " &&\n");
-			*changed = 1;
-		}
-		free(dir);
-		return 0;
+		return plan_link(args, state, path, st, cmd, changed, result);
 	}
 	if (mod_bool(args, "recurse") && !strcmp(state, "directory")) {
 		recurse_cmd(args, path, cmd);

@@ -168,80 +168,86 @@ static long absent(struct spec *s, struct lines *l)
 	return found;
 }
 
-static int lineinfile_run(struct task_ctx *ctx, const json_t *args, json_t *result, struct err *e)
+/* Fill s from args; -1 with a failure in result for args that clash. */
+static int spec_init(struct spec *s, const json_t *args, json_t *result)
 {
-	const char *path = mod_str(args, "path"), *state = mod_str(args, "state");
-	struct spec s = {0};
-	struct lines l = {0};
-	struct buf data = BUF_INIT, out = BUF_INIT, why = BUF_INIT;
-	struct mod_stat st;
-	int ret;
-	memset(&st, 0, sizeof(st));
-	s.search = mod_str(args, "search_string");
-	s.line = mod_str(args, "line");
-	s.after = mod_str(args, "insertafter");
-	s.before = mod_str(args, "insertbefore");
-	s.firstmatch = mod_bool(args, "firstmatch");
-	s.backrefs = mod_bool(args, "backrefs");
-	if ((ret = mod_read(ctx, path, &st, &data, e)) < 0)
-		goto out;
-	ret = 0;
-	if (mod_str(args, "regexp") && s.search) {
-		mod_fail(result, "parameters are mutually exclusive: regexp|search_string");
-		goto out;
-	}
-	if (s.after && s.before) {
-		mod_fail(result, "parameters are mutually exclusive: insertbefore|insertafter");
-		goto out;
-	}
-	if (!strcmp(state, "present") && !s.line) {
-		mod_fail(result, "state is present but all of the following are missing: line");
-		goto out;
-	}
-	if (!strcmp(state, "absent") && !s.line && !mod_str(args, "regexp") && !s.search) {
-		mod_fail(result, "one of line, search_string, or regexp is required with "
-		                 "state=absent");
-		goto out;
-	}
-	if (s.backrefs && !mod_str(args, "regexp")) {
-		mod_fail(result, "regexp is required with backrefs=true");
-		goto out;
-	}
-	if (mod_str(args, "regexp") &&
-	    mod_re_compile(&s.re, mod_str(args, "regexp"), 0, &why) < 0) {
+	const char *state = mod_str(args, "state"), *regexp = mod_str(args, "regexp");
+	struct buf why = BUF_INIT;
+	s->search = mod_str(args, "search_string");
+	s->line = mod_str(args, "line");
+	s->after = mod_str(args, "insertafter");
+	s->before = mod_str(args, "insertbefore");
+	s->firstmatch = mod_bool(args, "firstmatch");
+	s->backrefs = mod_bool(args, "backrefs");
+	if (regexp && s->search)
+		buf_adds(&why, "parameters are mutually exclusive: regexp|search_string");
+	else if (s->after && s->before)
+		buf_adds(&why, "parameters are mutually exclusive: insertbefore|insertafter");
+	else if (!strcmp(state, "present") && !s->line)
+		buf_adds(&why, "state is present but all of the following are missing: line");
+	else if (!strcmp(state, "absent") && !s->line && !regexp && !s->search)
+		buf_adds(&why,
+		         "one of line, search_string, or regexp is required with state=absent");
+	else if (s->backrefs && !regexp)
+		buf_adds(&why, "regexp is required with backrefs=true");
+	else if (regexp)
+		mod_re_compile(&s->re, regexp, 0, &why);
+	const char *insre = s->after && strcmp(s->after, "EOF") && strcmp(s->after, "BOF")
+	                        ? s->after
+	                    : s->before && strcmp(s->before, "BOF") ? s->before
+	                                                            : NULL;
+	if (!why.len && insre)
+		mod_re_compile(&s->ins, insre, 0, &why);
+	s->has_re = s->re.compiled;
+	s->has_ins = s->ins.compiled;
+	if (why.len)
 		mod_fail(result, "%s", buf_str(&why));
-		goto out;
-	}
-	s.has_re = s.re.compiled;
-	const char *insre = s.after && strcmp(s.after, "EOF") && strcmp(s.after, "BOF") ? s.after
-	                    : s.before && strcmp(s.before, "BOF")                       ? s.before
-	                                                                                : NULL;
-	if (insre && mod_re_compile(&s.ins, insre, 0, &why) < 0) {
-		mod_fail(result, "%s", buf_str(&why));
-		goto out;
-	}
-	s.has_ins = s.ins.compiled;
-	if (!st.exists) {
-		if (!strcmp(state, "absent")) {
-			json_object_set_new(result, "found", json_integer(0));
-			json_object_set_new(result, "msg", json_string("file not present"));
-			mod_set_changed(result, 0);
-			goto out;
-		}
-		if (!mod_bool(args, "create")) {
-			mod_fail(result, "Destination %s does not exist !", path);
-			json_object_set_new(result, "rc", json_integer(257));
-			goto out;
-		}
-	} else if (st.type == 'd') {
+	buf_release(&why);
+	return json_is_true(json_object_get(result, "failed")) ? -1 : 0;
+}
+
+/* A missing file or a directory; 1 when that ends the task. */
+static int check_file(const json_t *args, const char *path, const struct mod_stat *st,
+                      json_t *result)
+{
+	if (st->exists && st->type == 'd') {
 		mod_fail(result, "Path %s is a directory !", path);
 		json_object_set_new(result, "rc", json_integer(256));
-		goto out;
+		return 1;
 	}
-	lines_split(&data, &l);
+	if (st->exists)
+		return 0;
+	if (!strcmp(mod_str(args, "state"), "absent")) {
+		json_object_set_new(result, "found", json_integer(0));
+		json_object_set_new(result, "msg", json_string("file not present"));
+		mod_set_changed(result, 0);
+		return 1;
+	}
+	if (!mod_bool(args, "create")) {
+		mod_fail(result, "Destination %s does not exist !", path);
+		json_object_set_new(result, "rc", json_integer(257));
+		return 1;
+	}
+	return 0;
+}
+
+static int lineinfile_run(struct task_ctx *ctx, const json_t *args, json_t *result, struct err *e)
+{
+	const char *path = mod_str(args, "path");
+	struct spec s = {0};
+	struct lines l = {0};
+	struct buf data = BUF_INIT, out = BUF_INIT;
+	struct mod_stat st;
 	const char *msg;
 	char cnt[64];
-	if (!strcmp(state, "present")) {
+	int ret;
+	memset(&st, 0, sizeof(st));
+	if ((ret = mod_read(ctx, path, &st, &data, e)) < 0)
+		goto out;
+	if (spec_init(&s, args, result) < 0 || check_file(args, path, &st, result))
+		goto out;
+	lines_split(&data, &l);
+	if (!strcmp(mod_str(args, "state"), "present")) {
 		msg = present(&s, &l);
 	} else {
 		long found = absent(&s, &l);
@@ -250,10 +256,6 @@ static int lineinfile_run(struct task_ctx *ctx, const json_t *args, json_t *resu
 		msg = found ? cnt : "";
 	}
 	lines_join(&l, &out);
-	if (!st.exists && !*msg) {
-		/* create with nothing to add still creates the file */
-		msg = "";
-	}
 	json_object_set_new(result, "backup", json_string(""));
 	ret = mod_edit_finish(ctx, args, path, &st, &data, &out, msg, "backup", result, e);
 out:
@@ -263,7 +265,6 @@ out:
 	mod_stat_release(&st);
 	buf_release(&data);
 	buf_release(&out);
-	buf_release(&why);
 	return ret;
 }
 
