@@ -136,7 +136,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def channels(self, path, cfg):
         if cfg.get("hang"):
-            time.sleep(float(cfg["hang"]))
+            time.sleep(min(float(cfg["hang"]), 600.0))
         if cfg.get("fail"):
             return self.send(int(cfg["fail"]), "<html><body><h1>%d Service Unavailable</h1>"
                              "</body></html>\n" % int(cfg["fail"]), "text/html")
