@@ -608,7 +608,35 @@ static json_t *f_splitext(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	return r;
 }
 
+json_t *py_format(struct eval *ev, const json_t *fmt, const json_t *args);
+
+/* Jinja's format: "%s-%s" | format(a, b), "%(k)s" | format(k=v) */
+static json_t *f_format(struct eval *ev, json_t *in, json_t *args, json_t *kw)
+{
+	if (json_array_size(args) && json_object_size(kw)) {
+		eval_fail(ev, "can't handle positional and keyword arguments at the same time");
+		return NULL;
+	}
+	json_t *s = json_is_string(in) ? json_incref(in) : f_string(ev, in, NULL, NULL);
+	json_t *r = py_format(ev, s, json_object_size(kw) ? kw : args);
+	json_decref(s);
+	return r;
+}
+
+/* getattr only: JSON values have no attributes Jinja would find */
+static json_t *f_attr(struct eval *ev, json_t *in, json_t *args, json_t *kw)
+{
+	(void)ev;
+	json_t *name = arg_get(args, kw, 0, "name");
+	char *n = name ? text_of(name) : xstrdup("");
+	json_t *r = undef_new("'%s object' has no attribute '%s'", py_type_name(in), n);
+	free(n);
+	return r;
+}
+
 const struct filter_def filters_core[] = {
+    {"format", f_format, 0},
+    {"attr", f_attr, 0},
     {"default", f_default, 1},
     {"d", f_default, 1},
     {"mandatory", f_mandatory, 1},

@@ -377,6 +377,12 @@ static json_t *dict_method(struct eval *ev, json_t *obj, const char *name, json_
 	}
 	if (!strcmp(name, "copy"))
 		return json_copy(obj);
+	/* loop.cycle('odd', 'even') */
+	json_t *idx = json_object_get(obj, "index0");
+	if (!strcmp(name, "cycle") && idx && json_object_get(obj, "revindex0") &&
+	    json_array_size(args) > 0)
+		return json_incref(
+		    json_array_get(args, (size_t)json_integer_value(idx) % json_array_size(args)));
 	(void)ev;
 	return NULL;
 }

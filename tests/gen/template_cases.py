@@ -283,6 +283,23 @@ for t in ['{{ strnum | int + 1 }}', '{{ strfloat | int }}', '{{ "abc" | int }}',
           '{{ ansible_x | default(hosts[0]) }}', '{{ uni | upper }}', '{{ [3, 1] | sort | first }}']:
     T(t)
 
+# --- more Jinja ---
+for t in ['{{ "%s-%s" | format(s, x) }}', '{{ "%(a)s" | format(a=x) }}', '{{ cfg | attr("host") is defined }}',
+          '{% for i in l %}{{ loop.cycle("odd", "even") }} {% endfor %}', '{{ foo | default }}',
+          '{% for i in l %}{% for j in ls %}{{ loop.index }}{% endfor %}|{{ loop.index }} {% endfor %}',
+          '{% if t %}{% set inner = 1 %}{% endif %}{{ inner }}',
+          '{% for k in d | dictsort %}{{ k[0] }}{% endfor %}',
+          '{{ "a" ~ 1 ~ none ~ t }}', '{{ [1, 2] ~ "x" }}',
+          '{% for u in users | sort(attribute="name", reverse=true) %}{{ u.name }} {% endfor %}',
+          '{{ users | selectattr("uid", "ge", 1000) | map(attribute="name") | join(",") }}',
+          '{{ x | string | length }}', '{{ (l | map("string") | list)[0] }}', '{{ s[:-1] }}',
+          '{{ "-" * 10 }}', '{{ l | length is odd }}', '{{ not foo is defined }}',
+          '{{ t is sameas true }}' if False else '{{ t is true }}', '{{ hosts | select("match", ".*-w-") | list }}',
+          '{{ [] | min | default("none") }}', '{{ {"b": 2, "a": 1} | dict2items | map(attribute="key") | list }}',
+          '{%- for h in hosts %}\n{{ h }}{{ "," if not loop.last }}\n{%- endfor %}',
+          '{{ cfg.port + 1 }}', '{{ (cfg.port | string)[:2] }}', '{{ cfg["tags"] | join }}']:
+    T(t)
+
 # --- methods ---
 for t in ['{{ words.split() }}', '{{ csv.split(",") }}', '{{ csv.split(",", 1) }}', '{{ words.split(" ", 2) }}',
           '{{ words.rsplit(" ", 1) }}', '{{ "  a b  ".split() }}', '{{ spaced.strip() }}', '{{ spaced.lstrip() }}',
