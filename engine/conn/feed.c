@@ -105,10 +105,14 @@ void conn_feed_release(struct conn_feed *f)
 	}
 }
 
-/* Remove the first occurrence of needle (plus a following newline) from b. */
-static int buf_cut(struct buf *b, const char *needle, int eat_newline)
+enum cut { CUT_TEXT, CUT_LINE, CUT_THROUGH };
+
+/* Remove the first occurrence of needle from b: just the text, the text and
+ * the newline after it (not before the line is complete), or everything from
+ * the start of b through it. */
+static int buf_cut(struct buf *b, const char *needle, enum cut how)
 {
-	size_t nl = strlen(needle), end;
+	size_t nl = strlen(needle), from, end;
 	char *at;
 
 	if (!b->len || !needle)
@@ -116,13 +120,14 @@ static int buf_cut(struct buf *b, const char *needle, int eat_newline)
 	at = memmem(b->s, b->len, needle, nl);
 	if (!at)
 		return 0;
+	from = how == CUT_THROUGH ? 0 : (size_t)(at - b->s);
 	end = (size_t)(at - b->s) + nl;
-	if (eat_newline && end < b->len && b->s[end] == '\n')
+	if (how == CUT_LINE && end == b->len)
+		return 0;
+	if (how == CUT_LINE && b->s[end] == '\n')
 		end++;
-	else if (eat_newline && end == b->len)
-		return 0; /* the line is not complete yet */
-	memmove(at, b->s + end, b->len - end);
-	b->len -= end - (size_t)(at - b->s);
+	memmove(b->s + from, b->s + end, b->len - end);
+	b->len -= end - from;
 	b->s[b->len] = '\0';
 	return 1;
 }
@@ -131,12 +136,14 @@ int conn_feed_scan(struct conn_feed *f, struct conn_result *r, struct err *e)
 {
 	const struct conn_job *j = f->j;
 
-	if (j->ok && !f->ok_seen && buf_cut(&r->out, j->ok, 1)) {
+	if (j->ok && !f->ok_seen && buf_cut(&r->out, j->ok, CUT_LINE)) {
 		f->ok_seen = 1;
 		f->waiting = 0;
 	}
-	/* Once the command runs sudo asks no more; stop scanning its stderr. */
-	while (j->prompt && !f->ok_seen && buf_cut(&r->err, j->prompt, 0)) {
+	/* Before the password, stderr holds only sudo's own chatter (the first-
+	 * use lecture): it goes with the prompt. Once the command runs sudo asks
+	 * no more; stop scanning its stderr. */
+	while (j->prompt && !f->ok_seen && buf_cut(&r->err, j->prompt, CUT_THROUGH)) {
 		if (++f->prompted > 1)
 			return err_set(e, ERR_GENERIC, NULL, 0, 0, "Incorrect sudo password");
 		f->pw_len = strlen(j->password) + 1;
@@ -191,10 +198,10 @@ void conn_feed_finish(struct conn_feed *f, struct conn_result *r)
 {
 	const struct conn_job *j = f->j;
 
-	if (j->ok && !f->ok_seen && buf_cut(&r->out, j->ok, 1))
+	if (j->ok && !f->ok_seen && buf_cut(&r->out, j->ok, CUT_LINE))
 		f->ok_seen = 1;
 	if (j->prompt)
-		while (buf_cut(&r->err, j->prompt, 0))
+		while (buf_cut(&r->err, j->prompt, CUT_TEXT))
 			;
 	conn_feed_release(f);
 }

@@ -667,6 +667,18 @@ static void test_ssh_become_password(void **state)
 	(void)state;
 	if (access("/usr/bin/sudo", X_OK))
 		fail_msg("sudo is not installed (apt-get install sudo)");
+	/* the user's first sudo: the command runs as root, stdin reaches the
+	 * command, and nothing of the exchange with sudo (its first-use lecture,
+	 * the prompt) shows in the output */
+	o.become_password = test_pw;
+	o.stdin_data = "line1\nline2\n";
+	o.stdin_len = 12;
+	run_ok(c, "id -u; cat", &o, &r);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(buf_str(&r.out), "0\nline1\nline2\n");
+	assert_string_equal(buf_str(&r.err), "");
+	conn_result_release(&r);
+
 	/* a wrong password: sudo asks again, drover stops and says so */
 	o.become_password = "not-the-password";
 	err_init(&e);
@@ -674,18 +686,6 @@ static void test_ssh_become_password(void **state)
 	err_format(&e, msg, sizeof(msg));
 	assert_non_null(strstr(msg, "Incorrect sudo password"));
 	assert_null(strstr(msg, "not-the-password"));
-	conn_result_release(&r);
-
-	/* the right one: the command runs as root, stdin reaches the command
-	 * and nothing of the exchange with sudo shows in the output */
-	o.become_password = test_pw;
-	o.stdin_data = "line1\nline2\n";
-	o.stdin_len = 12;
-	run_ok(c, "id -u; cat", &o, &r);
-	assert_int_equal(r.rc, 0);
-	assert_string_equal(buf_str(&r.out), "0\nline1\nline2\n");
-	assert_null(strstr(buf_str(&r.err), "sudo via drover"));
-	assert_null(strstr(buf_str(&r.err), test_pw));
 	conn_result_release(&r);
 
 	/* the password never shows in any process's argv while sudo runs */
@@ -701,6 +701,7 @@ static void test_ssh_become_password(void **state)
 
 	/* files written under become go through sudo */
 	snprintf(path, sizeof(path), "%s/become-ssh.txt", tmpdir);
+	o.become_password = test_pw;
 	o.stdin_data = NULL;
 	o.stdin_len = 0;
 	err_init(&e);
