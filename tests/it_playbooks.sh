@@ -103,6 +103,22 @@ else
 	echo "ok   --step"
 fi
 
+# A second Ctrl-C leaves at once, even while a command still runs.
+"$DROVER_BIN" run -i suite/hosts text/hang.yml >"$tmp/i2" 2>&1 &
+pid=$!
+sleep 1
+kill -INT $pid
+sleep 0.5
+kill -INT $pid
+start=$SECONDS
+wait $pid
+rc=$?
+if [ $rc != 130 ] || [ $((SECONDS - start)) -gt 5 ]; then
+	echo "FAIL second Ctrl-C (rc $rc)"; fail=1
+else
+	echo "ok   second Ctrl-C"
+fi
+
 # vars_prompt without a value: a clear error, nothing runs.
 "$DROVER_BIN" run -i suite/hosts suite/21_misc.yml >"$tmp/p" 2>&1
 rc=$?

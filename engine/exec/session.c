@@ -12,11 +12,21 @@
 #include <signal.h>
 #include <stdio.h>
 #include <termios.h>
+#include <unistd.h>
 #include <string.h>
 
+/* The first Ctrl-C lets running commands finish, starts nothing new and
+ * prints the recap; a second one leaves at once. */
 static void on_sigint(int sig)
 {
+	static volatile sig_atomic_t count;
 	(void)sig;
+	if (count++) {
+		static const char msg[] = "\ninterrupted\n";
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(130);
+		_exit(130);
+	}
 	exec_interrupt();
 }
 

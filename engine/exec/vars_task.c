@@ -198,8 +198,7 @@ static json_t *magic(struct prun *pr, struct hstate *h, const struct pb_role *ro
 json_t *exec_task_vars(struct prun *pr, const struct pb_task *t, struct hstate *h)
 {
 	struct vars_stack s = {0};
-	json_t *defaults = json_deep_copy(pr->role_defaults),
-	       *rvars = json_deep_copy(pr->role_vars);
+	json_t *defaults = json_copy(pr->role_defaults), *rvars = json_copy(pr->role_vars);
 	json_t *params = json_object();
 	json_t *blockvars = json_object();
 	const struct pb_role *role = NULL;
