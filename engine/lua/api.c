@@ -92,7 +92,7 @@ static int l_vars(lua_State *L)
 	} else {
 		return unavailable(L, "drover.vars");
 	}
-	lua_json_push(L, v);
+	lua_json_push_readonly(L, v);
 	json_decref(v);
 	return 1;
 }

@@ -174,13 +174,23 @@ static json_t *get_object(lua_State *L, int idx, int depth, const char **why)
 
 static json_t *get_table(lua_State *L, int idx, int depth, const char **why)
 {
-	const char *m = marker(L, idx);
+	const char *m;
 	lua_Integer n;
 	if (depth > MAX_DEPTH) {
 		*why = "tables nested too deep (a table that contains itself?)";
 		return NULL;
 	}
 	luaL_checkstack(L, 6, "tables nested too deep");
+	if (lua_getmetatable(L, idx)) {
+		/* a read-only view: encode what it shows */
+		if (lua_getfield(L, -1, "__jsonreal") == LUA_TTABLE) {
+			json_t *v = get_table(L, lua_gettop(L), depth + 1, why);
+			lua_pop(L, 2);
+			return v;
+		}
+		lua_pop(L, 2);
+	}
+	m = marker(L, idx);
 	if (m && !strcmp(m, "object"))
 		return get_object(L, idx, depth, why);
 	if (m && !strcmp(m, "array"))
@@ -288,6 +298,91 @@ static int l_array(lua_State *L)
 static int l_object(lua_State *L)
 {
 	return l_mark(L, &object_key);
+}
+
+/* ---- read-only views (drover.vars) ---- */
+
+static void push_view(lua_State *L, int real);
+
+static int ro_newindex(lua_State *L)
+{
+	return luaL_error(L, "drover.vars() is read-only: copy what you need into a table of "
+	                     "your own");
+}
+
+static int ro_index(lua_State *L)
+{
+	lua_pushvalue(L, 2);
+	lua_rawget(L, lua_upvalueindex(1));
+	if (lua_istable(L, -1))
+		push_view(L, lua_gettop(L));
+	return 1;
+}
+
+static int ro_len(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, lua_upvalueindex(1)));
+	return 1;
+}
+
+static int ro_next(lua_State *L)
+{
+	lua_settop(L, 2);
+	if (!lua_next(L, lua_upvalueindex(1)))
+		return 0;
+	if (lua_istable(L, -1)) {
+		push_view(L, lua_gettop(L));
+		lua_replace(L, -2);
+	}
+	return 2;
+}
+
+static int ro_pairs(lua_State *L)
+{
+	lua_getmetatable(L, 1);
+	lua_getfield(L, -1, "__jsonreal");
+	lua_pushcclosure(L, ro_next, 1);
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	return 3;
+}
+
+/* Replaces nothing: pushes a proxy for the table at real. */
+static void push_view(lua_State *L, int real)
+{
+	const char *m = marker(L, real);
+	real = lua_absindex(L, real);
+	luaL_checkstack(L, 6, "tables nested too deep");
+	lua_newtable(L);
+	lua_createtable(L, 0, 7);
+	lua_pushvalue(L, real);
+	lua_setfield(L, -2, "__jsonreal");
+	lua_pushvalue(L, real);
+	lua_pushcclosure(L, ro_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, ro_newindex);
+	lua_setfield(L, -2, "__newindex");
+	lua_pushvalue(L, real);
+	lua_pushcclosure(L, ro_len, 1);
+	lua_setfield(L, -2, "__len");
+	lua_pushcfunction(L, ro_pairs);
+	lua_setfield(L, -2, "__pairs");
+	if (m) {
+		lua_pushstring(L, m);
+		lua_setfield(L, -2, "__jsontype");
+	}
+	lua_pushliteral(L, "read-only");
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+}
+
+void lua_json_push_readonly(lua_State *L, const json_t *v)
+{
+	lua_json_push(L, v);
+	if (lua_istable(L, -1)) {
+		push_view(L, -1);
+		lua_remove(L, -2);
+	}
 }
 
 void lua_json_open(lua_State *L)

@@ -43,7 +43,8 @@ static int run_slot(int slot, struct task_ctx *ctx, const json_t *args, json_t *
 #define RUN8(a) RUN(a, 0) RUN(a, 1) RUN(a, 2) RUN(a, 3) RUN(a, 4) RUN(a, 5) RUN(a, 6) RUN(a, 7)
 RUN8(0)
 RUN8(1)
-RUN8(2) RUN8(3) RUN8(4) RUN8(5) RUN8(6) RUN8(7)
+RUN8(2)
+RUN8(3) RUN8(4) RUN8(5) RUN8(6) RUN8(7)
 #define ENT8(a)                                                                                    \
 	run_##a##0, run_##a##1, run_##a##2, run_##a##3, run_##a##4, run_##a##5, run_##a##6,        \
 	    run_##a##7,
@@ -68,9 +69,10 @@ static int ctx_index(lua_State *L)
 	struct sandbox *sb = sandbox_of(L);
 	if (strcmp(luaL_checkstring(L, 2), "vars") || !sb->task)
 		return 0;
-	lua_json_push(L, sb->task->vars);
-	lua_pushvalue(L, -1);
-	lua_setfield(L, 1, "vars");
+	lua_json_push_readonly(L, sb->task->vars);
+	lua_pushvalue(L, 2);
+	lua_pushvalue(L, -2);
+	lua_rawset(L, 1);
 	return 1;
 }
 

@@ -74,6 +74,9 @@ void lua_json_push(lua_State *L, const json_t *v);
 /* The value at idx as JSON; NULL with *why set (static text) if it cannot
  * be (functions, cycles, NaN). New reference. */
 json_t *lua_json_get(lua_State *L, int idx, const char **why);
+/* Push v as a read-only view: reads (t.k, #t, pairs, ipairs) see v;
+ * writes raise; drover.json.encode sees through it. */
+void lua_json_push_readonly(lua_State *L, const json_t *v);
 /* Push drover.json (encode, decode, null, array, object). */
 void lua_json_open(lua_State *L);
 /* Push the json.null sentinel. */
