@@ -189,60 +189,22 @@ static int write_file(struct task_ctx *ctx, const json_t *args, const char *data
 	return ret;
 }
 
-int mod_copy_data(struct task_ctx *ctx, const json_t *args, const char *data, size_t len,
-                  const char *base, const char *src_label, json_t *result, struct err *e)
+/* After the write: owner/group (and a mode on an unchanged file), then the
+ * file's state for the result, in one round trip. */
+static int finish(struct task_ctx *ctx, const json_t *args, const char *dest,
+                  const struct mod_stat *st, int differ, int changed, json_t *result, struct err *e)
 {
-	const char *dest0 = mod_str(args, "dest");
-	struct mod_stat a, b, *st = &a, now;
+	struct mod_stat cur = *st, now;
 	struct buf cmd = BUF_INIT;
 	struct conn_result r = {0};
-	char *dest = NULL, sum[41];
-	int changed = 0, ret;
-	size_t dl = strlen(dest0);
+	int ret = 0, m;
 	memset(&now, 0, sizeof(now));
-	if ((ret = look(ctx, dest0, base, &a, &b, e)) < 0)
-		return ret;
-	if ((dl && dest0[dl - 1] == '/') || (a.exists && (a.type == 'd' || a.target_isdir))) {
-		if (!base) {
-			mod_fail(result, "can not use content with a dir as dest");
-			goto out;
-		}
-		dest = xasprintf("%.*s/%s", (int)(dl && dest0[dl - 1] == '/' ? dl - 1 : dl), dest0,
-		                 base);
-		st = &b;
-	} else {
-		dest = xstrdup(dest0);
-	}
-	mod_sha1(data, len, sum);
-	json_object_set_new(result, "dest", json_string(dest));
-	json_object_set_new(result, "checksum", json_string(sum));
-	if (src_label)
-		json_object_set_new(result, "src", json_string(src_label));
-	if (st->exists && st->type == 'd') {
-		mod_fail(result, "%s is a directory", dest);
-		goto out;
-	}
-	int differ = !st->exists || strcmp(st->sha1, sum);
-	if (differ && st->exists && !mod_bool(args, "force"))
-		differ = 0;
-	if (differ && ctx->diff)
-		set_diff(ctx, result, st, dest, data, len,
-		         src_label ? src_label : "dynamically generated", e);
-	if (differ && !ctx->check) {
-		if ((ret = write_file(ctx, args, data, len, dest, st, result, e)) != 0)
-			goto out_ret;
-		changed = 1;
-	} else if (differ) {
-		changed = 1;
-	}
-	/* owner/group (and a symbolic mode on an unchanged file) after the write */
-	struct mod_stat cur = *st;
+	cur.link = NULL;
 	if (differ) {
 		cur.exists = 1;
 		cur.type = 'f';
 		if (!st->exists)
 			cur.mode = 0644;
-		int m;
 		if (want_mode(args, st, &m, result) == 0 && m >= 0)
 			cur.mode = (unsigned)m;
 	}
@@ -257,7 +219,7 @@ int mod_copy_data(struct task_ctx *ctx, const json_t *args, const char *data, si
 	buf_adds(&cmd, "true || exit 1\n");
 	mod_stat_cmd(&cmd, "@", dest, 0);
 	if ((ret = mod_sh(ctx, buf_str(&cmd), &r, e)) < 0)
-		goto out_ret;
+		goto out;
 	if (r.rc != 0) {
 		mod_fail(result, "%s", buf_str(&r.err));
 		goto out;
@@ -266,16 +228,63 @@ int mod_copy_data(struct task_ctx *ctx, const json_t *args, const char *data, si
 	mod_result_file(result, &now);
 	mod_set_changed(result, changed);
 out:
-	ret = 0;
-out_ret:
+	mod_stat_release(&now);
+	conn_result_release(&r);
+	buf_release(&cmd);
+	return ret;
+}
+
+/* dest itself, or dest/base when dest is a directory; NULL after a failure. */
+static char *final_dest(const char *dest0, const char *base, const struct mod_stat *a, int *inner,
+                        json_t *result)
+{
+	size_t dl = strlen(dest0);
+	int slash = dl && dest0[dl - 1] == '/';
+	*inner = 0;
+	if (!slash && !(a->exists && (a->type == 'd' || a->target_isdir)))
+		return xstrdup(dest0);
+	if (!base) {
+		mod_fail(result, "can not use content with a dir as dest");
+		return NULL;
+	}
+	*inner = 1;
+	return xasprintf("%.*s/%s", (int)(slash ? dl - 1 : dl), dest0, base);
+}
+
+int mod_copy_data(struct task_ctx *ctx, const json_t *args, const char *data, size_t len,
+                  const char *base, const char *src_label, json_t *result, struct err *e)
+{
+	struct mod_stat a, b, *st = &a;
+	char *dest = NULL, sum[41];
+	int ret, inner, differ;
+	if ((ret = look(ctx, mod_str(args, "dest"), base, &a, &b, e)) < 0)
+		return ret;
+	if (!(dest = final_dest(mod_str(args, "dest"), base, &a, &inner, result)))
+		goto out;
+	st = inner ? &b : &a;
+	mod_sha1(data, len, sum);
+	json_object_set_new(result, "dest", json_string(dest));
+	json_object_set_new(result, "checksum", json_string(sum));
+	if (src_label)
+		json_object_set_new(result, "src", json_string(src_label));
+	if (st->exists && st->type == 'd') {
+		mod_fail(result, "%s is a directory", dest);
+		goto out;
+	}
+	differ = !st->exists || (strcmp(st->sha1, sum) && mod_bool(args, "force"));
+	if (differ && ctx->diff)
+		set_diff(ctx, result, st, dest, data, len,
+		         src_label ? src_label : "dynamically generated", e);
+	if (differ && !ctx->check &&
+	    (ret = write_file(ctx, args, data, len, dest, st, result, e)) != 0)
+		goto out;
+	ret = finish(ctx, args, dest, st, differ, differ, result, e);
+out:
 	if (ret > 0)
 		ret = 0;
 	free(dest);
 	mod_stat_release(&a);
 	mod_stat_release(&b);
-	mod_stat_release(&now);
-	conn_result_release(&r);
-	buf_release(&cmd);
 	return ret;
 }
 
