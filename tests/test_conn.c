@@ -6,6 +6,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -489,6 +491,7 @@ int main(void)
 	    cmocka_unit_test(test_pct_over_ssh_shared),
 	    cmocka_unit_test(test_pct_remote_style),
 	    cmocka_unit_test(test_ssh_become_password),
+	    cmocka_unit_test(test_local_become_password),
 	    cmocka_unit_test(test_ssh_password_login),
 	    cmocka_unit_test(test_ssh_sshd_killed),
 	};

@@ -720,6 +720,65 @@ static void test_ssh_become_password(void **state)
 	conn_pool_free(pool);
 }
 
+/* In a child that is the test user: the local connection's sudo prompt. */
+static int local_become_as_user(void)
+{
+	struct conn_exec_opts o = {.become = 1, .become_password = test_pw};
+	struct conn_pool *pool;
+	struct conn_result r;
+	struct conn *c;
+	struct err e;
+	int bad = 0;
+
+	pool = conn_pool_new(NULL);
+	err_init(&e);
+	c = conn_pool_get(pool, "localhost", NULL, NULL, NULL, &e);
+	if (!c)
+		bad |= 1;
+	o.stdin_data = "in\n";
+	o.stdin_len = 3;
+	if (c && (conn_exec(c, "id -u; cat", &o, &r, &e) || r.rc ||
+	          strcmp(buf_str(&r.out), "0\nin\n") || r.err.len))
+		bad |= 2;
+	if (c)
+		conn_result_release(&r);
+	o.become_password = "wrong";
+	err_init(&e);
+	if (c && (conn_exec(c, "id -u", &o, &r, &e) != ERR_GENERIC ||
+	          !strstr(e.msg, "Incorrect sudo password")))
+		bad |= 4;
+	if (c)
+		conn_result_release(&r);
+	conn_pool_free(pool);
+	return bad;
+}
+
+static void test_local_become_password(void **state)
+{
+	struct passwd *pw = getpwnam(test_user);
+	int status;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(pw);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgid(pw->pw_gid) || initgroups(test_user, pw->pw_gid) || setuid(pw->pw_uid))
+			_exit(100);
+		setenv("HOME", pw->pw_dir, 1);
+		if (chdir("/"))
+			_exit(101);
+		_exit(local_become_as_user());
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status))
+		fail_msg("local become as %s failed: code %d (1 connect, 2 sudo with the "
+		         "password, 4 wrong password not reported)",
+		         test_user, WEXITSTATUS(status));
+}
+
 static void test_ssh_password_login(void **state)
 {
 	struct conn_pool *pool = conn_pool_new(NULL);
