@@ -246,6 +246,7 @@ static void test_ini_errors(void **state)
 	expect_load_error("e8.ini", "h\n[nowhere:vars]\nx=1\n", 2, 1, "defined nowhere");
 	expect_load_error("e9.ini", "[a]\nh:\n", 2, 1, "ends in ':'");
 	expect_load_error("e10.ini", "[a:children]\nb\n[b:children]\na\n", 4, 1, "dependency loop");
+	expect_load_error("e12.ini", "[a]\nh\n[web\nh2\n", 3, 1, "without its closing ']'");
 	expect_load_error("e11.ini", "[a]\nh\n[a:vars]\nansible_group_priority=high\n", 4, 1,
 	                  "whole number");
 }

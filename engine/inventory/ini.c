@@ -294,6 +294,8 @@ static int ini_line(struct ini *p, char *line, char **group, char **state)
 		return enter_section(p, g, st);
 	}
 	size_t n = strlen(line);
+	if (line[0] == '[' && !strchr(line, ']'))
+		return INI_ERR(1, "'%s' looks like a section header without its closing ']'", line);
 	if (line[0] == '[' && line[n - 1] == ']')
 		return INI_ERR(1,
 		               "invalid section '%s': a section is [group], [group:vars] or "
