@@ -137,26 +137,19 @@ static int report(struct err *e, int code)
 
 static int run_all(struct session *s, struct cli *c, struct playbook **pbs, int n, struct err *e)
 {
-	int code = 0;
-	for (int i = 0; i < n; i++) {
-		if (c->list_hosts || c->list_tasks || c->list_tags) {
+	if (c->list_hosts || c->list_tasks || c->list_tags) {
+		for (int i = 0; i < n; i++)
 			if (list_playbook(s, c, pbs[i], c->args.v[i], e))
 				return report(e, EXIT_ERROR);
-			continue;
-		}
-		if (c->syntax_check) {
-			printf("\nplaybook: %s\n", c->args.v[i]);
-			continue;
-		}
-		int rc = exec_playbook(&s->cfg, pbs[i], e);
-		if (rc < 0)
-			return report(e, EXIT_ERROR);
-		if (rc > code)
-			code = rc;
-		if (rc == 130)
-			break;
+		return EXIT_OK;
 	}
-	return code;
+	if (c->syntax_check) {
+		for (int i = 0; i < n; i++)
+			printf("\nplaybook: %s\n", c->args.v[i]);
+		return EXIT_OK;
+	}
+	int rc = exec_playbooks(&s->cfg, pbs, n, e);
+	return rc < 0 ? report(e, EXIT_ERROR) : rc;
 }
 
 int cmd_run(struct cli *c)

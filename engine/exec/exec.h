@@ -37,6 +37,8 @@ struct exec_cfg {
 };
 
 int exec_playbook(const struct exec_cfg *cfg, struct playbook *pb, struct err *e);
+/* Several playbooks as one run (one recap), as ansible-playbook a.yml b.yml. */
+int exec_playbooks(const struct exec_cfg *cfg, struct playbook **pbs, int n, struct err *e);
 /* One module on the hosts matching pattern (drover exec). */
 int exec_adhoc(const struct exec_cfg *cfg, const char *pattern, const char *module,
                const json_t *args, struct err *e);

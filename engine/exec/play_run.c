@@ -437,33 +437,39 @@ static void exec_release(struct exec *x)
 	pthread_mutex_destroy(&x->lock);
 }
 
-int exec_playbook(const struct exec_cfg *cfg, struct playbook *pb, struct err *e)
+int exec_playbooks(const struct exec_cfg *cfg, struct playbook **pbs, int n, struct err *e)
 {
 	struct exec x;
 	int rc = 0;
-	exec_stop_flag = 0; /* a new run; an earlier interrupt ended the earlier one */
-	exec_init(&x, cfg, pb);
-	exec_hooks_attach(&x);
 	char *veto = NULL;
+	exec_stop_flag = 0; /* a new run; an earlier interrupt ended the earlier one */
+	exec_init(&x, cfg, pbs[0]);
+	exec_hooks_attach(&x);
 	json_t *all = json_array();
 	for (int i = 0; i < cfg->inv->nhosts; i++)
 		json_array_append_new(all, json_string(cfg->inv->hosts[i]->name));
-	if (exec_hook(
-	        &x, "run_start",
-	        json_pack("{ss sb so}", "playbook", pb->path, "check", cfg->check, "hosts", all),
-	        &veto)) {
+	if (exec_hook(&x, "run_start",
+	              json_pack("{ss sb so}", "playbook", pbs[0]->path, "check", cfg->check,
+	                        "hosts", all),
+	              &veto)) {
 		rc = err_set(e, ERR_GENERIC, NULL, 0, 0, "run vetoed by a hook: %s", veto);
 		free(veto);
 	}
-	for (int i = 0; !rc && i < pb->nplays && !exec_stop_flag && !x.abort; i++) {
-		if ((rc = run_play(&x, pb->plays[i], e)))
-			break;
+	for (int k = 0; !rc && k < n; k++) {
+		x.pb = pbs[k];
+		for (int i = 0; !rc && i < pbs[k]->nplays && !exec_stop_flag && !x.abort; i++)
+			rc = run_play(&x, pbs[k]->plays[i], e);
 	}
 	if (!rc)
 		rc = finish(&x);
 	exec_hooks_detach(&x);
 	exec_release(&x);
 	return rc;
+}
+
+int exec_playbook(const struct exec_cfg *cfg, struct playbook *pb, struct err *e)
+{
+	return exec_playbooks(cfg, &pb, 1, e);
 }
 
 int exec_adhoc(const struct exec_cfg *cfg, const char *pattern, const char *module,
