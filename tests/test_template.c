@@ -329,6 +329,7 @@ static void test_fuzz_regressions(void **state)
 	    {"{{ s.replace(\"l\",D\"\") }}", "expected token ','"},
 	    {"{{ 'ab' * 99999999999 }}", "too large"},
 	    {"{{ '%99999999s' % s }}", "not all arguments converted"},
+	    {"{{ [1] is contains < 2 }}", "needs the item"},
 	    {"{{ range(55555555555555555555555555555555) }}",
 	     "cannot be interpreted as an integer"},
 	};

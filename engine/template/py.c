@@ -134,6 +134,8 @@ static long long int_value(const json_t *v)
 
 int py_equal(const json_t *a, const json_t *b)
 {
+	if (!a || !b)
+		return a == b;
 	if (is_number(a) && is_number(b)) {
 		if ((json_is_integer(a) || json_is_boolean(a)) &&
 		    (json_is_integer(b) || json_is_boolean(b)))
@@ -169,6 +171,11 @@ int py_equal(const json_t *a, const json_t *b)
 
 int py_compare(struct eval *ev, const json_t *a, const json_t *b, int *out)
 {
+	if (!a || !b) {
+		if (ev)
+			eval_fail(ev, "a comparison is missing its operand");
+		return -2;
+	}
 	if (is_number(a) && is_number(b)) {
 		if (!json_is_real(a) && !json_is_real(b)) {
 			long long x = int_value(a), y = int_value(b);

@@ -139,6 +139,8 @@ static int t_in(struct eval *ev, const json_t *in, json_t *args, int *out)
 
 static int t_contains(struct eval *ev, const json_t *in, json_t *args, int *out)
 {
+	if (!json_array_get(args, 0))
+		return eval_fail(ev, "the 'contains' test needs the item to look for");
 	json_t *a = json_pack("[O]", in);
 	int rc = t_in(ev, json_array_get(args, 0), a, out);
 	json_decref(a);
