@@ -69,35 +69,38 @@ struct sub {
 	long start, end;
 };
 
-/* PATTERN_WITH_SUBSCRIPT: "expr[n]", "expr[a:b]", "expr[a:]" (or a-b). */
+/* A whole decimal number [s, e) with an optional leading '-'. */
+static int whole(const char *s, const char *e, int neg_ok, long *out)
+{
+	const char *d = s + (neg_ok && *s == '-');
+	if (d == e || (size_t)(e - d) != strspn(d, "0123456789") || (size_t)(e - d) > 9)
+		return 0;
+	*out = strtol(s, NULL, 10);
+	return 1;
+}
+
+/* Ansible's PATTERN_WITH_SUBSCRIPT: "expr[n]" (n may be negative),
+ * "expr[a:b]" or "expr[a:]"; returns expr, and the subscript in sub. */
 static char *split_subscript(const char *pat, struct sub *sub)
 {
 	size_t n = strlen(pat);
+	const char *lb = strrchr(pat, '['), *rb = pat + n - 1;
 	memset(sub, 0, sizeof(*sub));
-	const char *lb = strrchr(pat, '[');
-	if (pat[0] == '~' || n < 4 || pat[n - 1] != ']' || !lb || lb == pat)
+	if (pat[0] == '~' || !lb || lb == pat || *rb != ']')
 		return xstrdup(pat);
-	const char *s = lb + 1;
-	char *end;
-	if (*s == '-' || isdigit((unsigned char)*s)) {
-		long a = strtol(s, &end, 10);
-		if (end > s && *end == ']' && end == pat + n - 1 &&
-		    (isdigit((unsigned char)s[*s == '-'])))
-			*sub = (struct sub){1, 0, a, 0};
-		else if (isdigit((unsigned char)*s) && end > s && (*end == ':' || *end == '-')) {
-			const char *t = end + 1;
-			long b = -1;
-			if (t != pat + n - 1) {
-				b = strtol(t, &end, 10);
-				if (end == t || end != pat + n - 1 || !isdigit((unsigned char)*t))
-					return xstrdup(pat);
-			}
-			if (*(t - 1) == '-')
-				log_warn("Use [x:y] inclusive subscripts instead of [x-y] which "
-				         "has been "
-				         "removed");
-			*sub = (struct sub){1, 1, a, b};
-		}
+	const char *sep = lb + 1 + strcspn(lb + 1, ":-]");
+	if (*sep == '-' && sep == lb + 1) /* [-n] */
+		sep = lb + 2 + strcspn(lb + 2, ":-]");
+	if (sep == rb) {
+		if (whole(lb + 1, rb, 1, &sub->start))
+			sub->has = 1;
+	} else if (whole(lb + 1, sep, 0, &sub->start)) {
+		sub->end = -1;
+		sub->has = sep + 1 == rb || whole(sep + 1, rb, 0, &sub->end);
+		sub->range = 1;
+		if (sub->has && *sep == '-')
+			log_warn("Use [x:y] inclusive subscripts instead of [x-y] which has been "
+			         "removed");
 	}
 	return sub->has ? xstrndup(pat, (size_t)(lb - pat)) : xstrdup(pat);
 }
