@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "conn/conn.h"
+#include "util/log.h"
 #include "util/mem.h"
 
 static char tmpdir[256];
@@ -480,6 +481,7 @@ int main(void)
 	    cmocka_unit_test(test_ssh_auth_failures),
 	    cmocka_unit_test(test_ssh_agent),
 	    cmocka_unit_test(test_ssh_key_passphrase_no_tty),
+	    cmocka_unit_test(test_ssh_common_args),
 	    cmocka_unit_test(test_ssh_silent_server),
 	    cmocka_unit_test(test_ssh_timeout),
 	    cmocka_unit_test(test_ssh_threads_one_session),

@@ -9,6 +9,7 @@
  * per host anyway. Unknown options draw one warning.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -136,6 +137,25 @@ static const char *const ignored_opts[] = {"controlmaster",
                                            "connectionattempts",
                                            NULL};
 
+/* One warning per unknown option per run, not one per host. */
+static void warn_once(const char *key)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static struct buf seen;
+	struct buf k = BUF_INIT;
+	int first;
+
+	buf_addf(&k, "|%s|", key);
+	pthread_mutex_lock(&lock);
+	first = !seen.s || !strcasestr(seen.s, k.s);
+	if (first)
+		buf_adds(&seen, k.s);
+	pthread_mutex_unlock(&lock);
+	if (first)
+		log_warn("ssh option %s is not supported by drover and is ignored", key);
+	buf_release(&k);
+}
+
 static int apply_opt(struct ssh_settings *st, const char *kv, struct err *e)
 {
 	char key[64];
@@ -184,7 +204,7 @@ static int apply_opt(struct ssh_settings *st, const char *kv, struct err *e)
 		for (i = 0; ignored_opts[i]; i++)
 			if (!strcasecmp(key, ignored_opts[i]))
 				return 0;
-		log_warn("ssh option %s is not supported by drover and is ignored", key);
+		warn_once(key);
 	}
 	return 0;
 }

@@ -365,6 +365,30 @@ static void test_ssh_key_passphrase_no_tty(void **state)
 	conn_pool_free(pool);
 }
 
+/* Options carried over from Ansible configs: OpenSSH-only ones are accepted
+ * quietly, an unknown one is warned about once per run, not per host. */
+static void test_ssh_common_args(void **state)
+{
+	struct conn_pool *pool = conn_pool_new(NULL);
+	const char *args = "-C -o ControlMaster=auto -o ControlPersist=60s -o NoSuchOption=1 "
+	                   "-o ServerAliveInterval=5 -o ConnectTimeout=5";
+	int warns = log_warn_count();
+	struct err e;
+
+	(void)state;
+	assert_non_null(ssh_get(pool, "node1", ssh_vars(TEST_USER, args), &e));
+	assert_non_null(ssh_get(pool, "node2", ssh_vars(TEST_USER, args), &e));
+	assert_int_equal(log_warn_count() - warns, 1);
+	conn_pool_free(pool);
+
+	pool = conn_pool_new(NULL);
+	assert_null(ssh_get(pool, "node3", ssh_vars(TEST_USER, "-o ConnectTimeout=soon"), &e));
+	assert_int_equal(e.code, ERR_GENERIC);
+	assert_non_null(strstr(e.msg, "ConnectTimeout=soon"));
+	assert_non_null(strstr(e.msg, "ansible_ssh_common_args"));
+	conn_pool_free(pool);
+}
+
 /* A port that accepts TCP but never speaks SSH must not hang the run. */
 static void test_ssh_silent_server(void **state)
 {
