@@ -116,19 +116,16 @@ static int write_changed(struct task_ctx *ctx, const json_t *args, const char *l
 	return ret;
 }
 
-int mod_copy_dir(struct task_ctx *ctx, const json_t *args, const char *local, json_t *result,
-                 struct err *e)
+/* The files of t whose copy under root is missing or differs: one round trip. */
+static int find_changed(struct task_ctx *ctx, const json_t *args, const char *local,
+                        const char *root, const struct tree *t, json_t *todo, struct err *e)
 {
-	struct tree t = {json_array(), json_array()};
 	struct buf cmd = BUF_INIT;
 	struct conn_result r = {0};
-	json_t *todo = json_array();
-	char *root = target_root(args, mod_str(args, "src"));
 	size_t i;
 	json_t *f;
-	int ret = 0, changed = 0;
-	walk(local, "", &t);
-	json_array_foreach(t.files, i, f)
+	int ret = 0;
+	json_array_foreach(t->files, i, f)
 	{
 		char tag[32], *rp = xasprintf("%s/%s", root, json_string_value(f));
 		snprintf(tag, sizeof(tag), "f%zu", i);
@@ -137,7 +134,7 @@ int mod_copy_dir(struct task_ctx *ctx, const json_t *args, const char *local, js
 	}
 	if (cmd.len && (ret = mod_sh(ctx, buf_str(&cmd), &r, e)) < 0)
 		goto out;
-	json_array_foreach(t.files, i, f)
+	json_array_foreach(t->files, i, f)
 	{
 		char tag[32], sum[41];
 		struct mod_stat st;
@@ -153,54 +150,80 @@ int mod_copy_dir(struct task_ctx *ctx, const json_t *args, const char *local, js
 		free(data);
 		free(lp);
 	}
+out:
+	conn_result_release(&r);
+	buf_release(&cmd);
+	return ret;
+}
+
+/* mkdir -p root and every directory of the tree, parents first. */
+static int make_dirs(struct task_ctx *ctx, const char *root, const struct tree *t, json_t *result,
+                     struct err *e)
+{
+	struct buf cmd = BUF_INIT;
+	size_t i;
+	json_t *f;
+	buf_adds(&cmd, "mkdir -p -- ");
+	buf_add_shquote(&cmd, root);
+	json_array_foreach(t->dirs, i, f)
+	{
+		char *rp = xasprintf("%s/%s", root, json_string_value(f));
+		buf_addc(&cmd, ' ');
+		buf_add_shquote(&cmd, rp);
+		free(rp);
+	}
+	int ret = mod_sh_checked(ctx, buf_str(&cmd), result, e);
+	buf_release(&cmd);
+	return ret;
+}
+
+/* owner/group on everything under root, as copy does it per file. */
+static int fix_owner(struct task_ctx *ctx, const json_t *args, const char *root, int *changed,
+                     struct err *e)
+{
+	struct buf cmd = BUF_INIT;
+	struct conn_result r = {0};
+	buf_adds(&cmd, "r=");
+	buf_add_shquote(&cmd, root);
+	buf_adds(&cmd, "\ns0=$(find \"$r\" -exec stat -c '%U %G' {} + | cksum)\n");
+	if (mod_str(args, "owner")) {
+		buf_adds(&cmd, "chown -R ");
+		buf_add_shquote(&cmd, mod_str(args, "owner"));
+		buf_adds(&cmd, " \"$r\" || exit 1\n");
+	}
+	if (mod_str(args, "group")) {
+		buf_adds(&cmd, "chgrp -R ");
+		buf_add_shquote(&cmd, mod_str(args, "group"));
+		buf_adds(&cmd, " \"$r\" || exit 1\n");
+	}
+	buf_adds(&cmd, "[ \"$s0\" = \"$(find \"$r\" -exec stat -c '%U %G' {} + | cksum)\" ] || "
+	               "echo CHANGED\n");
+	int ret = mod_sh(ctx, buf_str(&cmd), &r, e);
+	if (ret == 0 && strstr(buf_str(&r.out), "CHANGED"))
+		*changed = 1;
+	conn_result_release(&r);
+	buf_release(&cmd);
+	return ret;
+}
+
+int mod_copy_dir(struct task_ctx *ctx, const json_t *args, const char *local, json_t *result,
+                 struct err *e)
+{
+	struct tree t = {json_array(), json_array()};
+	json_t *todo = json_array();
+	char *root = target_root(args, mod_str(args, "src"));
+	int ret, changed;
+	walk(local, "", &t);
+	if ((ret = find_changed(ctx, args, local, root, &t, todo, e)) < 0)
+		goto out;
 	changed = json_array_size(todo) > 0;
-	if (changed && !ctx->check) {
-		/* parents first, then the files */
-		buf_reset(&cmd);
-		buf_adds(&cmd, "mkdir -p -- ");
-		buf_add_shquote(&cmd, root);
-		json_array_foreach(t.dirs, i, f)
-		{
-			char *rp = xasprintf("%s/%s", root, json_string_value(f));
-			buf_addc(&cmd, ' ');
-			buf_add_shquote(&cmd, rp);
-			free(rp);
-		}
-		if ((ret = mod_sh_checked(ctx, buf_str(&cmd), result, e)) != 0)
-			goto out;
-		if ((ret = write_changed(ctx, args, local, root, todo, result, e)) != 0)
-			goto out;
-	}
-	/* owner/group on everything under root when asked, as copy does per file */
-	if ((mod_str(args, "owner") || mod_str(args, "group")) && !ctx->check) {
-		buf_reset(&cmd);
-		buf_addf(&cmd, "s0=$(find %s -exec stat -c '%%U %%G' {} + | cksum)\n", "\"$r\"");
-		struct buf pre = BUF_INIT;
-		buf_adds(&pre, "r=");
-		buf_add_shquote(&pre, root);
-		buf_addc(&pre, '\n');
-		buf_add(&pre, cmd.s, cmd.len);
-		if (mod_str(args, "owner")) {
-			buf_adds(&pre, "chown -R ");
-			buf_add_shquote(&pre, mod_str(args, "owner"));
-			buf_adds(&pre, " \"$r\" || exit 1\n");
-		}
-		if (mod_str(args, "group")) {
-			buf_adds(&pre, "chgrp -R ");
-			buf_add_shquote(&pre, mod_str(args, "group"));
-			buf_adds(&pre, " \"$r\" || exit 1\n");
-		}
-		buf_adds(&pre,
-		         "[ \"$s0\" = \"$(find \"$r\" -exec stat -c '%U %G' {} + | cksum)\" ] || "
-		         "echo CHANGED\n");
-		conn_result_release(&r);
-		if ((ret = mod_sh(ctx, buf_str(&pre), &r, e)) == 0 &&
-		    strstr(buf_str(&r.out), "CHANGED"))
-			changed = 1;
-		buf_release(&pre);
-		if (ret < 0)
-			goto out;
-	}
+	if (changed && !ctx->check &&
+	    ((ret = make_dirs(ctx, root, &t, result, e)) != 0 ||
+	     (ret = write_changed(ctx, args, local, root, todo, result, e)) != 0))
+		goto out;
+	if ((mod_str(args, "owner") || mod_str(args, "group")) && !ctx->check &&
+	    (ret = fix_owner(ctx, args, root, &changed, e)) < 0)
+		goto out;
 	json_object_set_new(result, "dest", json_string(root));
 	json_object_set_new(result, "src", json_string(local));
 	mod_set_changed(result, changed);
@@ -211,7 +234,5 @@ out:
 	json_decref(t.files);
 	json_decref(t.dirs);
 	json_decref(todo);
-	conn_result_release(&r);
-	buf_release(&cmd);
 	return ret;
 }
