@@ -231,7 +231,17 @@ static json_t *render_value(struct eval *parent, const json_t *v)
 			return r;
 		if (inner.code == ERR_UNDEF)
 			return undef_new("%s: %s", json_string_value(v), inner.msg);
-		err_set(parent->e, inner.code, inner.file, inner.line, inner.col, "%s", inner.msg);
+		/* the error is in a variable's value: report it where the variable
+		 * is used, naming the value, as Ansible does */
+		if (!strncmp(inner.msg, "recursive loop", 14) ||
+		    !strncmp(inner.msg, "An unhandled exception", 22))
+			eval_fail(parent, "%s", inner.msg);
+		else
+			eval_fail(parent,
+			          "An unhandled exception occurred while templating '%.200s'. "
+			          "Error was: %.1500s",
+			          json_string_value(v), inner.msg);
+		parent->e->code = inner.code;
 		return NULL;
 	}
 	size_t i;
