@@ -464,6 +464,7 @@ static int teardown_tmp(void **state)
 }
 
 #include "conn/ssh_cases.c"
+#include "conn/become_cases.c"
 #include "conn/pct_cases.c"
 
 int main(void)
