@@ -473,6 +473,40 @@ static void test_memory_cap(void **state)
 	expect_ok("local s = string.rep('x', 1 << 20)");
 }
 
+/* A hook that keeps its state full: the next event cannot even be built;
+ * that is a veto naming the limit, never a crash. */
+static void test_memory_full_state(void **state)
+{
+	struct test_env *t = env_new();
+	struct lua_limits lim = {0, 30, 8u * 1024 * 1024};
+	char *path = write_tmp(
+	    "hog.lua", "hoard = {}\n"
+	               "return {\n"
+	               "  run_start = function()\n"
+	               "    while true do hoard[#hoard + 1] = ('x'):rep(4000) .. #hoard end\n"
+	               "  end,\n"
+	               "  host_result = function(ev) return true end,\n"
+	               "}\n");
+	struct lua_hooks *h = hooks_with(t, path, &lim);
+	struct buf ev = BUF_INIT;
+	char *veto = NULL;
+	(void)state;
+	assert_int_equal(fire(h, "run_start", "{}", &veto), 1);
+	assert_non_null(strstr(veto, "memory limit of 8 MiB"));
+	free(veto);
+	buf_adds(&ev, "{\"host\":\"a\",\"result\":{\"stdout_lines\":[");
+	for (int i = 0; i < 20000; i++)
+		buf_addf(&ev, "%s\"line %d of a long output\"", i ? "," : "", i);
+	buf_adds(&ev, "]}}");
+	assert_int_equal(fire(h, "host_result", buf_str(&ev), &veto), 1);
+	assert_non_null(strstr(veto, "memory limit of 8 MiB"));
+	free(veto);
+	buf_release(&ev);
+	lua_hooks_free(h);
+	rm_tmp(path);
+	env_free(t);
+}
+
 static void test_error_traceback(void **state)
 {
 	struct test_env *t = env_new();
@@ -1313,25 +1347,16 @@ static void test_k8s_standin(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_events_in_order),
-	    cmocka_unit_test(test_veto),
-	    cmocka_unit_test(test_two_files_order),
-	    cmocka_unit_test(test_concurrent_fire),
-	    cmocka_unit_test(test_load_errors),
-	    cmocka_unit_test(test_missing_file),
-	    cmocka_unit_test(test_sandbox_blocks),
-	    cmocka_unit_test(test_runaway_loop),
-	    cmocka_unit_test(test_memory_cap),
-	    cmocka_unit_test(test_error_traceback),
-	    cmocka_unit_test(test_json_roundtrip),
-	    cmocka_unit_test(test_json_lua_side),
-	    cmocka_unit_test(test_api_env),
-	    cmocka_unit_test(test_api_without_env),
-	    cmocka_unit_test(test_http),
-	    cmocka_unit_test(test_webhook_notify),
-	    cmocka_unit_test(test_maintenance_window),
-	    cmocka_unit_test(test_lua_module),
-	    cmocka_unit_test(test_lua_module_errors),
+	    cmocka_unit_test(test_events_in_order), cmocka_unit_test(test_veto),
+	    cmocka_unit_test(test_two_files_order), cmocka_unit_test(test_concurrent_fire),
+	    cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_sandbox_blocks),  cmocka_unit_test(test_runaway_loop),
+	    cmocka_unit_test(test_memory_cap),      cmocka_unit_test(test_memory_full_state),
+	    cmocka_unit_test(test_error_traceback), cmocka_unit_test(test_json_roundtrip),
+	    cmocka_unit_test(test_json_lua_side),   cmocka_unit_test(test_api_env),
+	    cmocka_unit_test(test_api_without_env), cmocka_unit_test(test_http),
+	    cmocka_unit_test(test_webhook_notify),  cmocka_unit_test(test_maintenance_window),
+	    cmocka_unit_test(test_lua_module),      cmocka_unit_test(test_lua_module_errors),
 	    cmocka_unit_test(test_k8s_standin),
 	};
 	signal(SIGPIPE, SIG_IGN);

@@ -23,7 +23,8 @@ static const char *const events[] = {"run_start",       "play_start",  "task_sta
 
 struct hook_file {
 	struct sandbox sb;
-	int table_ref; /* the table the file returned */
+	int table_ref;   /* the table the file returned */
+	unsigned events; /* event_bit() of each event it handles */
 };
 
 struct lua_hooks {
@@ -66,11 +67,12 @@ void lua_hooks_set_limits(struct lua_hooks *h, const struct lua_limits *l)
 	pthread_mutex_unlock(&h->lock);
 }
 
-static int is_event(const char *name)
+/* The event's bit in hook_file.events, or 0 for an unknown name. */
+static unsigned event_bit(const char *name)
 {
 	for (int i = 0; events[i]; i++)
 		if (!strcmp(events[i], name))
-			return 1;
+			return 1u << i;
 	return 0;
 }
 
@@ -84,7 +86,7 @@ static int check_table(lua_State *L, const char *path, struct err *e)
 	lua_pushnil(L);
 	while (lua_next(L, -2)) {
 		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-		if (!k || !is_event(k)) {
+		if (!k || !event_bit(k)) {
 			int line = 0;
 			if (lua_isfunction(L, -1)) {
 				lua_Debug ar;
@@ -111,6 +113,17 @@ static int check_table(lua_State *L, const char *path, struct err *e)
 	return 0;
 }
 
+static unsigned handled_events(lua_State *L)
+{
+	unsigned bits = 0;
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		lua_pop(L, 1);
+		bits |= event_bit(lua_tostring(L, -1));
+	}
+	return bits;
+}
+
 static int load_file(struct lua_hooks *h, struct hook_file *f, const char *path, struct err *e)
 {
 	char *msg = NULL;
@@ -130,6 +143,7 @@ static int load_file(struct lua_hooks *h, struct hook_file *f, const char *path,
 		lua_pop(L, 1);
 		return e->code;
 	}
+	f->events = handled_events(L);
 	f->table_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	return 0;
 }
@@ -170,44 +184,49 @@ int lua_hooks_load_list(struct lua_hooks *h, const char *list, struct err *e)
 	return ret;
 }
 
-/* Pushes the file's function for event, or returns 0 with nothing pushed. */
-static int get_handler(struct hook_file *f, const char *event)
-{
-	lua_State *L = f->sb.L;
-	lua_rawgeti(L, LUA_REGISTRYINDEX, f->table_ref);
-	lua_getfield(L, -1, event);
-	lua_remove(L, -2);
-	if (lua_isfunction(L, -1))
-		return 1;
-	lua_pop(L, 1);
-	return 0;
-}
-
 int lua_hooks_wants(struct lua_hooks *h, const char *event)
 {
+	unsigned bit = event_bit(event);
 	int found = 0;
 	pthread_mutex_lock(&h->lock);
-	for (size_t i = 0; i < h->nfiles && !found; i++) {
-		found = get_handler(h->files[i], event);
-		if (found)
-			lua_pop(h->files[i]->sb.L, 1);
-	}
+	for (size_t i = 0; i < h->nfiles && !found; i++)
+		found = (h->files[i]->events & bit) != 0;
 	pthread_mutex_unlock(&h->lock);
 	return found;
+}
+
+struct hook_call {
+	struct hook_file *f;
+	const char *event;
+	const json_t *ev;
+};
+
+/* In protected mode, so running out of memory while building ev is an
+ * error for this call, not a panic. */
+static int hook_call_cfn(lua_State *L)
+{
+	struct hook_call *c = lua_touserdata(L, 1);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, c->f->table_ref);
+	lua_getfield(L, -1, c->event);
+	if (c->ev)
+		lua_json_push(L, c->ev);
+	else
+		lua_newtable(L);
+	lua_call(L, 1, 2);
+	return 2;
 }
 
 /* Calls one file's handler. 0 ok, 1 vetoed with *veto_msg. */
 static int call_one(struct lua_hooks *h, struct hook_file *f, const char *event, const json_t *ev,
                     char **veto_msg)
 {
+	struct hook_call c = {f, event, ev};
 	lua_State *L = f->sb.L;
 	char *msg = NULL;
 	int ret = 0;
 	f->sb.env = h->has_env ? &h->env : NULL;
-	if (ev)
-		lua_json_push(L, ev);
-	else
-		lua_newtable(L);
+	lua_pushcfunction(L, hook_call_cfn);
+	lua_pushlightuserdata(L, &c);
 	if (sandbox_pcall(&f->sb, 1, 2, &msg) != LUA_OK) {
 		*veto_msg = xasprintf("%s hook in %s failed: %s", event, f->sb.label, msg);
 		free(msg);
@@ -231,11 +250,11 @@ int lua_hooks_fire(struct lua_hooks *h, const char *event, const json_t *ev, cha
 {
 	int ret = 0;
 	*veto_msg = NULL;
-	if (!is_event(event))
+	if (!event_bit(event))
 		return err_set(e, ERR_INTERNAL, NULL, 0, 0, "unknown hook event '%s'", event);
 	pthread_mutex_lock(&h->lock);
 	for (size_t i = 0; i < h->nfiles && ret == 0; i++) {
-		if (get_handler(h->files[i], event))
+		if (h->files[i]->events & event_bit(event))
 			ret = call_one(h, h->files[i], event, ev, veto_msg);
 	}
 	pthread_mutex_unlock(&h->lock);

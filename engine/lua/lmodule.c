@@ -44,7 +44,8 @@ static int run_slot(int slot, struct task_ctx *ctx, const json_t *args, json_t *
 RUN8(0)
 RUN8(1)
 RUN8(2)
-RUN8(3) RUN8(4) RUN8(5) RUN8(6) RUN8(7)
+RUN8(3)
+RUN8(4) RUN8(5) RUN8(6) RUN8(7)
 #define ENT8(a)                                                                                    \
 	run_##a##0, run_##a##1, run_##a##2, run_##a##3, run_##a##4, run_##a##5, run_##a##6,        \
 	    run_##a##7,
@@ -117,12 +118,30 @@ static void take_result(lua_State *L, const char *path, json_t *result)
 	json_decref(v);
 }
 
+struct run_call {
+	struct task_ctx *ctx;
+	const json_t *args;
+};
+
+/* run(ctx, args), in protected mode: building the arguments may run out of
+ * memory too. The module's table is at 2. */
+static int run_cfn(lua_State *L)
+{
+	struct run_call *c = lua_touserdata(L, 1);
+	lua_getfield(L, 2, "run");
+	push_ctx(L, c->ctx);
+	lua_json_push(L, c->args);
+	lua_call(L, 2, 1);
+	return 1;
+}
+
 static int run_slot(int slot, struct task_ctx *ctx, const json_t *args, json_t *result,
                     struct err *e)
 {
 	struct lua_module *m;
 	struct sandbox sb;
 	struct lua_limits lim = {0, 600, 0};
+	struct run_call call = {ctx, args};
 	char *msg = NULL;
 	int ret = 0;
 	pthread_mutex_lock(&lock);
@@ -139,9 +158,10 @@ static int run_slot(int slot, struct task_ctx *ctx, const json_t *args, json_t *
 		mod_fail(result, "%s: %s", m->path, msg ? msg : "did not return a table");
 		goto out;
 	}
-	lua_getfield(sb.L, -1, "run");
-	push_ctx(sb.L, ctx);
-	lua_json_push(sb.L, args);
+	lua_pushcfunction(sb.L, run_cfn);
+	lua_insert(sb.L, -2);
+	lua_pushlightuserdata(sb.L, &call);
+	lua_insert(sb.L, -2);
 	if (sandbox_pcall(&sb, 2, 1, &msg) != LUA_OK) {
 		if (sb.unreach.code) {
 			*e = sb.unreach;
