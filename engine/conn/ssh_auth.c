@@ -192,7 +192,8 @@ int ssh_authenticate(const struct ssh_settings *st, ssh_session s, const char *l
 	if (rc != SSH_AUTH_ERROR && (m & SSH_AUTH_METHOD_PUBLICKEY) && st->key)
 		rc = auth_keyfile(s, st->key, why, sizeof(why));
 	/* ssh-agent, then the default keys and IdentityFile from ssh config. */
-	if (rc != SSH_AUTH_SUCCESS && rc != SSH_AUTH_ERROR && (m & SSH_AUTH_METHOD_PUBLICKEY))
+	if (rc != SSH_AUTH_SUCCESS && rc != SSH_AUTH_ERROR && (m & SSH_AUTH_METHOD_PUBLICKEY) &&
+	    !(st->identities_only && st->key))
 		rc = ssh_userauth_publickey_auto(s, NULL, NULL);
 	if (rc != SSH_AUTH_SUCCESS && rc != SSH_AUTH_ERROR && st->password &&
 	    (m & SSH_AUTH_METHOD_PASSWORD))

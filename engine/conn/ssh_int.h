@@ -29,6 +29,7 @@ struct ssh_settings {
 	char *jump;          /* ProxyJump: becomes a ProxyCommand, as in OpenSSH */
 	char *config;        /* -F file instead of ~/.ssh/config */
 	int policy;          /* enum ssh_hostkey_policy */
+	int identities_only; /* IdentitiesOnly: no agent or default keys when key is set */
 	int connect_timeout; /* seconds */
 	int alive;           /* ServerAliveInterval, seconds */
 	int alive_max;       /* ServerAliveCountMax */

@@ -128,7 +128,7 @@ static const char *const ignored_opts[] = {"controlmaster",
                                            "batchmode",
                                            "hashknownhosts",
                                            "addkeystoagent",
-                                           "identitiesonly",
+
                                            "tcpkeepalive",
                                            "sendenv",
                                            "requesttty",
@@ -194,6 +194,8 @@ static int apply_opt(struct ssh_settings *st, const char *kv, struct err *e)
 		return parse_int_opt(key, v, &st->alive, e);
 	} else if (!strcasecmp(key, "ServerAliveCountMax")) {
 		return parse_int_opt(key, v, &st->alive_max, e);
+	} else if (!strcasecmp(key, "IdentitiesOnly")) {
+		st->identities_only = parse_bool(v) == 1;
 	} else if (!strcasecmp(key, "IdentityFile")) {
 		set_str(&st->key, v);
 	} else if (!strcasecmp(key, "User")) {

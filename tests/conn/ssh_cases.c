@@ -302,7 +302,7 @@ static void test_ssh_auth_failures(void **state)
 /* No key file given: the key comes from ssh-agent. */
 static void test_ssh_agent(void **state)
 {
-	struct conn_pool *pool = conn_pool_new(NULL);
+	struct conn_pool *pool = conn_pool_new(NULL), *agent_pool;
 	char sock[300], line[300], msg[2600];
 	struct conn_result r;
 	struct conn *c;
@@ -327,6 +327,20 @@ static void test_ssh_agent(void **state)
 	v = ssh_vars(TEST_USER, NULL);
 	json_object_del(v, "ansible_ssh_private_key_file");
 	c = ssh_get(pool, "node1", v, &e);
+
+	/* a wrong key file, then the agent's key; IdentitiesOnly=yes stops
+	 * after the key file, as OpenSSH does */
+	snprintf(line, sizeof(line), "%s/wrong_ed25519", sshd_dir);
+	v = ssh_vars(TEST_USER, NULL);
+	json_object_set_new(v, "ansible_ssh_private_key_file", json_string(line));
+	agent_pool = conn_pool_new(NULL);
+	assert_non_null(ssh_get(agent_pool, "node2", v, &e));
+	v = ssh_vars(TEST_USER, "-o IdentitiesOnly=yes");
+	json_object_set_new(v, "ansible_ssh_private_key_file", json_string(line));
+	assert_null(ssh_get(agent_pool, "node3", v, &e));
+	assert_non_null(strstr(e.msg, "Permission denied"));
+	conn_pool_free(agent_pool);
+
 	unsetenv("SSH_AUTH_SOCK");
 	kill(pid, SIGTERM);
 	if (!c)
