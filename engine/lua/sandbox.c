@@ -44,8 +44,11 @@ void sandbox_default_limits(struct lua_limits *l)
 		l->instructions = 200L * 1000 * 1000;
 	if (l->seconds <= 0)
 		l->seconds = env_number("DROVER_LUA_TIMEOUT", 30);
-	if (l->memory == 0)
-		l->memory = (size_t)env_number("DROVER_LUA_MEMORY", 64) * 1024 * 1024;
+	if (l->memory == 0) {
+		double mib = env_number("DROVER_LUA_MEMORY", 64);
+		/* at least 1 MiB: the libraries alone need some */
+		l->memory = (size_t)(mib < 1 ? 1 : mib) * 1024 * 1024;
+	}
 }
 
 /* Refusing an allocation makes Lua raise "not enough memory"; freeing and
