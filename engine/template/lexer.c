@@ -446,7 +446,7 @@ static int lex_tag(struct lexer *lx, int trim)
 	int lm, rm;
 	if (kind == '%' && match_word_tag(s, tag, lx->n, "raw", &after, &lm, &rm)) {
 		lx->i = after;
-		after_tag(lx, rm, trim);
+		after_tag(lx, rm, 0); /* Jinja: no trim_blocks after {% raw %} */
 		return lex_raw(lx, tag, trim);
 	}
 	lx->i = tag + 2;

@@ -470,10 +470,15 @@ json_t *py_format(struct eval *ev, const json_t *fmt, const json_t *args)
 			goto bad;
 		char conv = *p;
 		if (conv == 's' || conv == 'r') {
+			struct buf t = BUF_INIT;
 			if (conv == 'r')
-				py_repr(v, &b);
+				py_repr(v, &t);
 			else
-				py_str(v, &b);
+				py_str(v, &t);
+			buf_add(&t, "", 0);
+			spec[k++] = 's', spec[k] = '\0';
+			buf_addf(&b, spec, t.s);
+			buf_release(&t);
 		} else if (strchr("dixXo", conv) && is_number(v)) {
 			spec[k++] = 'l', spec[k++] = 'l', spec[k++] = conv == 'i' ? 'd' : conv;
 			spec[k] = '\0';

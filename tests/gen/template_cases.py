@@ -300,6 +300,23 @@ for t in ['{{ "%s-%s" | format(s, x) }}', '{{ "%(a)s" | format(a=x) }}', '{{ cfg
           '{{ cfg.port + 1 }}', '{{ (cfg.port | string)[:2] }}', '{{ cfg["tags"] | join }}']:
     T(t)
 
+# --- whitespace control, raw, comments, newlines ---
+for t in ['a\n{% if t -%}\n  b\n{%- endif %}\nc', 'a\n  {%- if t %}\nb{% endif %}', '{% if t %}  \nx{% endif %}',
+          '{% if t %}\n\nx{% endif %}', '{{ x }}\n{{ y }}', '{{ x -}}\n\n{{- y }}', '{%- raw %} {{ x }} {% endraw -%}',
+          '{% raw %}\n{% if %}\n{% endraw %}\n', '{# a #}{# b #}c', '{#\nmulti\nline\n#}\nz', 'x {#- c #} y',
+          'a\r\nb {{ x }}\r\n', '{% for i in l %}{{ i }}\n{% endfor %}', '{% for i in l %}\n{{ i }}{% endfor %}\n',
+          '\n\n{{ x }}\n\n', '{{ "\n" }}x', '{% set v %}\n a \n{% endset %}[{{ v }}]', '{{ s }}{# trailing #}\n',
+          ' {% if f %}x{% endif %} ', '{% if t %}{% if f %}a{% elif t %}b{% endif %}{% endif %}',
+          '{% for i in l %}{% if i == 2 %}{% set _ = 1 %}{% endif %}{{ i }}{% endfor %}',
+          '{% for a, b in [[1, 2], [3, 4]] %}{{ a + b }},{% endfor %}', '{% for k, v in {"x": 1}.items() %}{{ k }}{{ v }}{% endfor %}',
+          '{{ [x, y] | max }}', '{{ "%.2f" % fl }}', '{{ "%5s|%-5s|" % ("a", "b") }}', '{{ "%d%%" % 50 }}',
+          '{{ "%x" % 255 }}', '{{ "%r" % s }}', '{{ s | replace("", "-") }}', '{{ "a.b.c".split(".", 1) }}',
+          '{{ "a b".split(" ") }}', '{{ "  x ".strip() | length }}', '{{ "abc"[5:] }}', '{{ l[1:2][0] }}',
+          '{{ {"a": {"b": 1}}["a"].b }}', '{{ d["a"] + d.b }}', '{{ 3 > 2 > 1 }}', '{{ 1 if none else 2 }}',
+          '{{ "" ~ 1.0 }}', '{{ 1.0 | int }}', '{{ "1e3" | float }}', '{{ " 42 " | int }}', '{{ "4.7" | int }}',
+          '{{ -0.0 }}', '{{ 1e-7 }}', '{{ 123456789012345678 }}', '{{ 0.1 * 3 }}', '{{ 2 ** 0.5 }}', '{{ 7 / 7 }}']:
+    T(t)
+
 # --- methods ---
 for t in ['{{ words.split() }}', '{{ csv.split(",") }}', '{{ csv.split(",", 1) }}', '{{ words.split(" ", 2) }}',
           '{{ words.rsplit(" ", 1) }}', '{{ "  a b  ".split() }}', '{{ spaced.strip() }}', '{{ spaced.lstrip() }}',
