@@ -370,7 +370,9 @@ static int cmp_hosts(const void *a, const void *b)
 	return strcmp((*(struct hstate *const *)a)->name, (*(struct hstate *const *)b)->name);
 }
 
-static int finish(struct exec *x)
+/* The recap (after each playbook, counts so far, as ansible-playbook
+ * prints them) and the exit code; last also fires run_end. */
+static int finish(struct exec *x, int last)
 {
 	int n = 0, code = 0;
 	struct hstate **hs = xcalloc((size_t)x->nhosts + 1, sizeof(*hs));
@@ -396,7 +398,11 @@ static int finish(struct exec *x)
 		                              st[i].changed, "failed", st[i].failed, "skipped",
 		                              st[i].skipped, "unreachable", st[i].unreachable,
 		                              "rescued", st[i].rescued, "ignored", st[i].ignored));
-	exec_hook_note(x, "run_end", json_pack("{so sb}", "stats", stats, "failed", code != 0));
+	if (last)
+		exec_hook_note(x, "run_end",
+		               json_pack("{so sb}", "stats", stats, "failed", code != 0));
+	else
+		json_decref(stats);
 	free(names);
 	free(st);
 	free(hs);
@@ -459,9 +465,13 @@ int exec_playbooks(const struct exec_cfg *cfg, struct playbook **pbs, int n, str
 		x.pb = pbs[k];
 		for (int i = 0; !rc && i < pbs[k]->nplays && !exec_stop_flag && !x.abort; i++)
 			rc = run_play(&x, pbs[k]->plays[i], e);
+		if (!rc && (k + 1 == n || exec_stop_flag || x.abort)) {
+			rc = finish(&x, 1);
+			break;
+		}
+		if (!rc)
+			finish(&x, 0);
 	}
-	if (!rc)
-		rc = finish(&x);
 	exec_hooks_detach(&x);
 	exec_release(&x);
 	return rc;

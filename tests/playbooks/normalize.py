@@ -59,9 +59,20 @@ def main():
     rc = sys.argv[1] if len(sys.argv) > 1 else "?"
     unordered = "--unordered" in sys.argv
     text = sys.stdin.read()
-    start = text.find("{")
-    doc = json.loads(text[start:]) if start >= 0 else {"plays": [], "stats": {}}
+    # one document per playbook of the run, each with the plays so far
+    docs, dec, pos = [], json.JSONDecoder(), text.find("{")
+    while pos >= 0:
+        doc, end = dec.raw_decode(text, pos)
+        docs.append(doc)
+        pos = text.find("{", end)
     out = []
+    for doc in docs or [{"plays": [], "stats": {}}]:
+        normalize(doc, unordered, out)
+    out.append("RC %s" % rc)
+    print("\n".join(out))
+
+
+def normalize(doc, unordered, out):
     for play in doc.get("plays", []):
         out.append("PLAY %s" % play["play"]["name"])
         blocks = []
@@ -77,8 +88,6 @@ def main():
         out.append("STATS %s ok=%d changed=%d unreachable=%d failures=%d skipped=%d rescued=%d ignored=%d"
                    % (host, s["ok"], s["changed"], s["unreachable"], s["failures"],
                       s["skipped"], s["rescued"], s["ignored"]))
-    out.append("RC %s" % rc)
-    print("\n".join(out))
 
 
 main()
