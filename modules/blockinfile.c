@@ -73,17 +73,68 @@ static long insert_at(const json_t *args, const struct lines *l, const struct bu
 	return after ? n0 + 1 : n0;
 }
 
+/* The marked block to insert; empty for state=absent or an empty block. */
+static void build_block(const json_t *args, const char *m0, const char *m1, struct lines *blk)
+{
+	const char *block = mod_str(args, "block");
+	if (strcmp(mod_str(args, "state"), "present") || !block || !*block)
+		return;
+	push(blk, xstrdup(m0));
+	split_keep(block, strlen(block), blk);
+	if (!str_endswith(blk->v[blk->n - 1], "\n")) {
+		char *f = xasprintf("%s\n", blk->v[blk->n - 1]);
+		free(blk->v[blk->n - 1]);
+		blk->v[blk->n - 1] = f;
+	}
+	push(blk, xstrdup(m1));
+}
+
+/* Drop an existing block from l; where the new one goes (-2 after a failure). */
+static long place(const json_t *args, struct lines *l, const char *m0, const char *m1,
+                  const struct buf *data, json_t *result)
+{
+	long n0 = -1, n1 = -1;
+	for (size_t i = 0; i < l->n; i++) {
+		if (!strcmp(l->v[i], m0))
+			n0 = (long)i;
+		if (!strcmp(l->v[i], m1))
+			n1 = (long)i;
+	}
+	if (n0 < 0 || n1 < 0) {
+		n0 = insert_at(args, l, data, result);
+	} else {
+		long a = n0 < n1 ? n0 : n1, b = n0 < n1 ? n1 : n0;
+		for (long i = a; i <= b; i++)
+			free(l->v[i]);
+		memmove(l->v + a, l->v + b + 1, (l->n - (size_t)b - 1) * sizeof(*l->v));
+		l->n -= (size_t)(b - a + 1);
+		n0 = a;
+	}
+	if (n0 > 0 && !str_endswith(l->v[n0 - 1], "\n")) {
+		char *f = xasprintf("%s\n", l->v[n0 - 1]);
+		free(l->v[n0 - 1]);
+		l->v[n0 - 1] = f;
+	}
+	return n0;
+}
+
+static void free_lines(struct lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
 static int blockinfile_run(struct task_ctx *ctx, const json_t *args, json_t *result, struct err *e)
 {
-	const char *path = mod_str(args, "path"), *block = mod_str(args, "block");
-	const char *marker = mod_str(args, "marker");
+	const char *path = mod_str(args, "path"), *marker = mod_str(args, "marker");
 	int present = !strcmp(mod_str(args, "state"), "present");
 	struct lines l = {0}, blk = {0};
 	struct buf data = BUF_INIT, out = BUF_INIT;
 	struct mod_stat st;
 	char *m0 = mark(marker, mod_str(args, "marker_begin"));
 	char *m1 = mark(marker, mod_str(args, "marker_end"));
-	long n0 = -1, n1 = -1;
+	long n0;
 	int ret;
 	if ((ret = mod_read(ctx, path, &st, &data, e)) < 0)
 		goto out;
@@ -98,56 +149,24 @@ static int blockinfile_run(struct task_ctx *ctx, const json_t *args, json_t *res
 		goto out;
 	}
 	split_keep(data.s, data.len, &l);
-	if (present && block && *block) {
-		push(&blk, xstrdup(m0));
-		split_keep(block, strlen(block), &blk);
-		if (!str_endswith(blk.v[blk.n - 1], "\n")) {
-			char *f = xasprintf("%s\n", blk.v[blk.n - 1]);
-			free(blk.v[blk.n - 1]);
-			blk.v[blk.n - 1] = f;
-		}
-		push(&blk, xstrdup(m1));
-	}
-	for (size_t i = 0; i < l.n; i++) {
-		if (!strcmp(l.v[i], m0))
-			n0 = (long)i;
-		if (!strcmp(l.v[i], m1))
-			n1 = (long)i;
-	}
-	if (n0 < 0 || n1 < 0) {
-		if ((n0 = insert_at(args, &l, &data, result)) == -2)
-			goto out;
-	} else {
-		long a = n0 < n1 ? n0 : n1, b = n0 < n1 ? n1 : n0;
-		for (long i = a; i <= b; i++)
-			free(l.v[i]);
-		memmove(l.v + a, l.v + b + 1, (l.n - (size_t)b - 1) * sizeof(*l.v));
-		l.n -= (size_t)(b - a + 1);
-		n0 = a;
-	}
-	if (n0 > 0 && !str_endswith(l.v[n0 - 1], "\n")) {
-		char *f = xasprintf("%s\n", l.v[n0 - 1]);
-		free(l.v[n0 - 1]);
-		l.v[n0 - 1] = f;
-	}
+	build_block(args, m0, m1, &blk);
+	if ((n0 = place(args, &l, m0, m1, &data, result)) == -2)
+		goto out;
 	for (size_t i = 0; i < (size_t)n0; i++)
 		buf_adds(&out, l.v[i]);
 	for (size_t i = 0; i < blk.n; i++)
 		buf_adds(&out, blk.v[i]);
 	for (size_t i = (size_t)n0; i < l.n; i++)
 		buf_adds(&out, l.v[i]);
-	const char *msg = st.exists && data.len == out.len && !memcmp(data.s, out.s, out.len) ? ""
-	                  : !st.exists ? "File created"
-	                  : !blk.n     ? "Block removed"
-	                               : "Block inserted";
+	const char *msg =
+	    st.exists && data.len == out.len && (!out.len || !memcmp(data.s, out.s, out.len)) ? ""
+	    : !st.exists ? "File created"
+	    : !blk.n     ? "Block removed"
+	                 : "Block inserted";
 	ret = mod_edit_finish(ctx, args, path, &st, &data, &out, msg, "backup_file", result, e);
 out:
-	for (size_t i = 0; i < l.n; i++)
-		free(l.v[i]);
-	for (size_t i = 0; i < blk.n; i++)
-		free(blk.v[i]);
-	free(l.v);
-	free(blk.v);
+	free_lines(&l);
+	free_lines(&blk);
 	free(m0);
 	free(m1);
 	mod_stat_release(&st);
