@@ -632,6 +632,24 @@ static void test_api_env(void **state)
 	env_free(t);
 }
 
+/* A command that hangs cannot hold the run: drover.exec gets what is left
+ * of the call's time limit as its timeout. */
+static void test_exec_bounded(void **state)
+{
+	struct test_env *t = env_new();
+	struct lua_limits lim = {0, 1, 0};
+	time_t t0 = time(NULL);
+	char *veto;
+	(void)state;
+	json_object_set_new(t->vars, "web1", json_object());
+	veto = run_body("drover.exec('web1', 'sleep 30')", &lim, t);
+	assert_non_null(veto);
+	assert_non_null(strstr(veto, "drover.exec: command timed out after 1 seconds"));
+	assert_true(time(NULL) - t0 < 10);
+	free(veto);
+	env_free(t);
+}
+
 /* Without an env, the API says what is missing instead of crashing. */
 static void test_api_without_env(void **state)
 {
@@ -1347,16 +1365,27 @@ static void test_k8s_standin(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_events_in_order), cmocka_unit_test(test_veto),
-	    cmocka_unit_test(test_two_files_order), cmocka_unit_test(test_concurrent_fire),
-	    cmocka_unit_test(test_load_errors),     cmocka_unit_test(test_missing_file),
-	    cmocka_unit_test(test_sandbox_blocks),  cmocka_unit_test(test_runaway_loop),
-	    cmocka_unit_test(test_memory_cap),      cmocka_unit_test(test_memory_full_state),
-	    cmocka_unit_test(test_error_traceback), cmocka_unit_test(test_json_roundtrip),
-	    cmocka_unit_test(test_json_lua_side),   cmocka_unit_test(test_api_env),
-	    cmocka_unit_test(test_api_without_env), cmocka_unit_test(test_http),
-	    cmocka_unit_test(test_webhook_notify),  cmocka_unit_test(test_maintenance_window),
-	    cmocka_unit_test(test_lua_module),      cmocka_unit_test(test_lua_module_errors),
+	    cmocka_unit_test(test_events_in_order),
+	    cmocka_unit_test(test_veto),
+	    cmocka_unit_test(test_two_files_order),
+	    cmocka_unit_test(test_concurrent_fire),
+	    cmocka_unit_test(test_load_errors),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_sandbox_blocks),
+	    cmocka_unit_test(test_runaway_loop),
+	    cmocka_unit_test(test_memory_cap),
+	    cmocka_unit_test(test_memory_full_state),
+	    cmocka_unit_test(test_error_traceback),
+	    cmocka_unit_test(test_json_roundtrip),
+	    cmocka_unit_test(test_json_lua_side),
+	    cmocka_unit_test(test_api_env),
+	    cmocka_unit_test(test_exec_bounded),
+	    cmocka_unit_test(test_api_without_env),
+	    cmocka_unit_test(test_http),
+	    cmocka_unit_test(test_webhook_notify),
+	    cmocka_unit_test(test_maintenance_window),
+	    cmocka_unit_test(test_lua_module),
+	    cmocka_unit_test(test_lua_module_errors),
 	    cmocka_unit_test(test_k8s_standin),
 	};
 	signal(SIGPIPE, SIG_IGN);
