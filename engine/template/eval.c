@@ -329,13 +329,18 @@ static long long ival(const json_t *v)
 	return json_is_boolean(v) ? json_is_true(v) : json_integer_value(v);
 }
 
-#define MAX_REPEAT_BYTES (64L << 20)
+/* Limits for `seq * n`: a template is no place for a gigabyte. */
+#define MAX_REPEAT_BYTES (16L << 20)
+#define MAX_REPEAT_ITEMS (1L << 20)
 
 static json_t *repeat(struct eval *ev, const json_t *seq, long long times)
 {
-	size_t unit = json_is_string(seq) ? json_string_length(seq) : json_array_size(seq);
-	if (times > 0 && unit > 0 && (unsigned long long)times > MAX_REPEAT_BYTES / unit) {
-		eval_fail(ev, "the repeated sequence would be too large (over 64 MiB)");
+	int str = json_is_string(seq);
+	size_t unit = str ? json_string_length(seq) : json_array_size(seq);
+	unsigned long long cap = str ? MAX_REPEAT_BYTES : MAX_REPEAT_ITEMS;
+	if (times > 0 && unit > 0 && (unsigned long long)times > cap / unit) {
+		eval_fail(ev, "the repeated sequence would be too large (over %llu %s)", cap,
+		          str ? "bytes" : "items");
 		return NULL;
 	}
 	if (unit == 0 || times < 0)
