@@ -96,5 +96,38 @@ assert recs[4]["totals"]["ok"] == 4, recs[4]
 PY
 check "webhook_notify posted each result and the summary" $?
 
+# 5. cluster_gate.lua in a real run: the Kubernetes API stand-in, the real
+# kubectl, and a `k3s` stand-in (lua/bin/k3s: only `k3s kubectl`)
+export PATH=$PWD/lua/bin:$PATH DROVER_TEST_KUBECONFIG=$tmp/api/admin.kubeconfig
+api_pid=
+for try in 1 2 3 4 5; do
+	api_port=$((20000 + (RANDOM % 20000)))
+	/usr/bin/python3 lab/k3s/apiserver.py --state "$tmp/api" --addr 127.0.77.2 \
+		--port $api_port --workload lua/nodes_ready.json 2>"$tmp/api.log" &
+	api_pid=$!
+	for i in $(seq 100); do
+		kill -0 $api_pid 2>/dev/null || break
+		k3s kubectl get nodes >/dev/null 2>&1 && break 2
+		sleep 0.2
+	done
+	kill $api_pid 2>/dev/null
+	api_pid=
+done
+if [ -z "$api_pid" ]; then
+	echo "FAIL the Kubernetes API stand-in did not start: $(tail -3 "$tmp/api.log")"
+	fail=1
+else
+	trap 'kill $api_pid 2>/dev/null; cleanup' EXIT
+	k3s kubectl patch node k3s-w-02 --subresource=status --type=merge \
+		-p '{"status":{"conditions":[{"type":"Ready","status":"False","reason":"Test","message":"disk pressure"}]}}' >/dev/null
+	timeout 120 "$DROVER_BIN" run -i $pb/cluster.ini --hook ../lua/hooks/cluster_gate.lua \
+		$pb/drain.yml >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc = 2 ] && grep -q 'vetoed by a hook: cluster_gate: refusing to drain k3s-w-01: node k3s-w-02 (Ready=False: disk pressure) is NotReady (checked on k3s-s-01)' "$tmp/out"
+	check "cluster_gate refuses a drain while a node is NotReady" $?
+	[ "$(k3s kubectl get node k3s-w-01 -o jsonpath='{.spec.unschedulable}')" = "" ]
+	check "the vetoed drain did not cordon the node" $?
+fi
+
 [ $fail = 0 ] && echo "it_lua: all passed"
 exit $fail
