@@ -109,15 +109,20 @@ lab_node_running() {
 	tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "--machine=$1"
 }
 
-# lab_node_leader NAME: PID (in this namespace) of the node's init, the child
-# of its systemd-nspawn process. Prints nothing when the node is not running.
+# lab_node_leader NAME: PID (in this namespace) of the node's init: the child
+# of its systemd-nspawn process that is PID 1 of a new PID namespace. While
+# nspawn sets up, its only child is a helper in our namespace, which must
+# not be mistaken for the node. Prints nothing when the node is not running.
 lab_node_leader() {
-	local pid child
+	local pid child nspid
 	lab_node_running "$1" || return 0
 	pid=$(lab_node_get "$1" pid)
 	for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
-		printf '%s\n' "$child"
-		return 0
+		nspid=$(awk '$1 == "NSpid:" { print NF - 1, $NF }' "/proc/$child/status" 2>/dev/null)
+		if [ "$nspid" = "2 1" ]; then
+			printf '%s\n' "$child"
+			return 0
+		fi
 	done
 }
 
