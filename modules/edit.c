@@ -66,6 +66,38 @@ static const char *bracket(const char *p, struct buf *o)
 	return *p ? p + 1 : p;
 }
 
+/* A backslash escape outside [...]: Python's classes in POSIX words. */
+static void escape(char c, struct buf *o)
+{
+	switch (c) {
+	case 'd':
+		buf_adds(o, "[0-9]");
+		break;
+	case 'D':
+		buf_adds(o, "[^0-9]");
+		break;
+	case 'A':
+		buf_adds(o, "\\`");
+		break;
+	case 'Z':
+	case 'z':
+		buf_adds(o, "\\'");
+		break;
+	case 't':
+		buf_addc(o, '\t');
+		break;
+	case 'n':
+		buf_addc(o, '\n');
+		break;
+	case 'r':
+		buf_addc(o, '\r');
+		break;
+	default:
+		buf_addc(o, '\\');
+		buf_addc(o, c);
+	}
+}
+
 static int translate(struct mod_re *r, const char *p, struct buf *o, int *icase, struct buf *why)
 {
 	int posix = 0;
@@ -112,35 +144,8 @@ static int translate(struct mod_re *r, const char *p, struct buf *o, int *icase,
 			continue;
 		}
 		if (*p == '\\' && p[1]) {
-			char c = p[1];
+			escape(p[1], o);
 			p += 2;
-			switch (c) {
-			case 'd':
-				buf_adds(o, "[0-9]");
-				break;
-			case 'D':
-				buf_adds(o, "[^0-9]");
-				break;
-			case 'A':
-				buf_adds(o, "\\`");
-				break;
-			case 'Z':
-			case 'z':
-				buf_adds(o, "\\'");
-				break;
-			case 't':
-				buf_addc(o, '\t');
-				break;
-			case 'n':
-				buf_addc(o, '\n');
-				break;
-			case 'r':
-				buf_addc(o, '\r');
-				break;
-			default:
-				buf_addc(o, '\\');
-				buf_addc(o, c);
-			}
 			continue;
 		}
 		buf_addc(o, *p++);
