@@ -850,6 +850,29 @@ static struct node *parse_set(struct parser *p, int pos)
 	return n;
 }
 
+/* {% include "file" [ignore missing] [with context|without context] %} */
+static struct node *parse_include(struct parser *p, int pos)
+{
+	struct node *n = node_new(S_INCLUDE, pos);
+	n->a = parse_expr(p, 1);
+	if (!n->a)
+		goto fail;
+	if (is_name(p, "ignore") && peek_at(p, 1)->kind == T_NAME &&
+	    !strcmp(peek_at(p, 1)->s, "missing")) {
+		n->negate = 1;
+		p->i += 2;
+	}
+	if ((is_name(p, "with") || is_name(p, "without")) && peek_at(p, 1)->kind == T_NAME &&
+	    !strcmp(peek_at(p, 1)->s, "context"))
+		p->i += 2;
+	if (expect_block_end(p) < 0)
+		goto fail;
+	return n;
+fail:
+	node_free(n);
+	return NULL;
+}
+
 static struct node *parse_statement(struct parser *p)
 {
 	struct token *t = cur(p);
@@ -864,6 +887,8 @@ static struct node *parse_statement(struct parser *p)
 		return parse_for(p, t->pos);
 	if (!strcmp(t->s, "set"))
 		return parse_set(p, t->pos);
+	if (!strcmp(t->s, "include"))
+		return parse_include(p, t->pos);
 	p->i--;
 	fail(p, "Encountered unknown tag '%s'.", t->s);
 	return NULL;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_DEPTH 64
 
@@ -472,6 +473,75 @@ static int render_output(struct eval *ev, const struct node *n, struct outlist *
 	return 0;
 }
 
+/* Where {% include %} looks: beside the template, then basedir/templates
+ * and basedir, as the template module's search path does. */
+static char *find_include(struct eval *ev, const char *name)
+{
+	char *cands[3] = {NULL, NULL, NULL};
+	const char *base = ev->ctx->basedir ? ev->ctx->basedir : ".";
+	if (name[0] == '/') {
+		cands[0] = xstrdup(name);
+	} else {
+		if (ev->ctx->file && strchr(ev->ctx->file, '/'))
+			cands[0] =
+			    xasprintf("%.*s/%s", (int)(strrchr(ev->ctx->file, '/') - ev->ctx->file),
+			              ev->ctx->file, name);
+		cands[1] = xasprintf("%s/templates/%s", base, name);
+		cands[2] = xasprintf("%s/%s", base, name);
+	}
+	char *found = NULL;
+	for (int i = 0; i < 3; i++) {
+		if (!found && cands[i] && access(cands[i], R_OK) == 0)
+			found = cands[i];
+		else
+			free(cands[i]);
+	}
+	return found;
+}
+
+static int render_include(struct eval *ev, const struct node *n, struct outlist *out)
+{
+	json_t *name = eval_expr(ev, n->a);
+	if (!name)
+		return -1;
+	int rc = -1;
+	char *path = json_is_string(name) ? find_include(ev, json_string_value(name)) : NULL;
+	size_t len;
+	char *text = path ? read_file(path, &len) : NULL;
+	ev->pos = n->pos;
+	if (!text) {
+		if (n->negate)
+			rc = 0;
+		else if (is_undef(name))
+			eval_fail_undef(ev, name);
+		else
+			eval_fail(ev, "the included template '%s' was not found",
+			          json_is_string(name) ? json_string_value(name) : "?");
+		goto out;
+	}
+	if (ev->depth > MAX_DEPTH) {
+		eval_fail(ev, "recursive loop detected in template string: {%% include %%}");
+		goto out;
+	}
+	struct node *owned;
+	const char *saved = ev->src;
+	ev->src = text;
+	ev->depth++;
+	const struct node *ast = parse_cached(
+	    ev, (char)('0' + (ev->ctx->trim_blocks ? LEX_TRIM_BLOCKS : 0)), text, &owned);
+	/* the included text sees the including template's variables */
+	if (ast)
+		rc = render_body(ev, ast, out);
+	ev->depth--;
+	ev->src = saved;
+	node_free(owned);
+out:
+	free(text);
+	free(path);
+	json_decref(name);
+	return rc;
+}
+
 static int render_node(struct eval *ev, const struct node *n, struct outlist *out)
 {
 	json_t *c;
@@ -507,6 +577,8 @@ static int render_node(struct eval *ev, const struct node *n, struct outlist *ou
 	}
 	case S_SETBLOCK:
 		return render_setblock(ev, n, out);
+	case S_INCLUDE:
+		return render_include(ev, n, out);
 	case S_BODY:
 		return render_body(ev, n, out);
 	}

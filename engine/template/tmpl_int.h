@@ -92,6 +92,7 @@ enum node_kind {
 	S_FOR,
 	S_SET,
 	S_SETBLOCK,
+	S_INCLUDE, /* negate: ignore missing */
 };
 
 struct node {

@@ -397,6 +397,11 @@ for t in ['{% for u in users %}\n  {% if u.admin is defined %}\n{{ u.name }}\n  
           '  {# c #}\nx\n    {%+ if t %}y{% endif %}\n', 'a {% if t %}b{% endif %}\n']:
     F(t, lstrip=True)
 T('{{ lookup("template", "bs.j2") }}')
+for t in ['a{% include "templates/inc.j2" %}b', '{% for i in l %}{% include "templates/inc.j2" %}{% endfor %}',
+          '{% include "nope.j2" ignore missing %}x', '{% set s = "local" %}{% include "templates/inc.j2" %}']:
+    T(t)
+    F(t)
+E('{% include "nope.j2" %}', 'nope.j2')
 
 # --- templates from vars: whole render of nested values ---
 T('{{ foo | default(omit) == omit }}', omit='__omit_place_holder__d1ed16f5b8ac2d3ee6bd8d82e6ed1e4c7d4a3c1f')
