@@ -262,6 +262,22 @@ static void test_local_put_get(void **state)
 	assert_int_equal(st.st_mode & 07777, 0644);
 	assert_int_equal(st.st_size, 0);
 
+	/* ~ is the home directory, as on a remote host */
+	{
+		char *home = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL;
+		setenv("HOME", tmpdir, 1);
+		err_init(&e);
+		assert_int_equal(conn_put(c, "at home", 7, "~/home.txt", -1, NULL, &e), 0);
+		assert_int_equal(conn_get(c, "~/home.txt", &b, NULL, &e), 0);
+		assert_string_equal(buf_str(&b), "at home");
+		buf_release(&b);
+		if (home)
+			setenv("HOME", home, 1);
+		free(home);
+		snprintf(path, sizeof(path), "%s/home.txt", tmpdir);
+		assert_int_equal(access(path, F_OK), 0);
+	}
+
 	/* no temp files left behind */
 	assert_int_equal(test_count_entries(tmpdir, ".drover-"), 0);
 

@@ -199,6 +199,19 @@ static void trim_right(struct buf *b)
 		b->s[--b->len] = '\0';
 }
 
+/* A remote path in sh: ~ and ~/... mean the (become) user's home there,
+ * as in Ansible; everything else is quoted as is. */
+static void add_path(struct buf *b, const char *path)
+{
+	if (path[0] == '~' && (path[1] == '/' || !path[1])) {
+		buf_adds(b, "\"$HOME\"");
+		if (path[1])
+			buf_add_shquote(b, path + 1);
+		return;
+	}
+	buf_add_shquote(b, path);
+}
+
 /* The temp file sits beside path so the final mv is a rename(2). */
 static void put_script(struct buf *b, const char *path, int mode)
 {
@@ -212,9 +225,9 @@ static void put_script(struct buf *b, const char *path, int mode)
 	buf_addf(&tmp, ".%s.drover-%s", slash ? slash + 1 : path, hex);
 
 	buf_adds(b, "d=");
-	buf_add_shquote(b, path);
+	add_path(b, path);
 	buf_adds(b, "; t=");
-	buf_add_shquote(b, buf_str(&tmp));
+	add_path(b, buf_str(&tmp));
 	buf_adds(b, "; if [ -d \"$d\" ]; then echo \"$d is a directory\" >&2; exit 1; fi; "
 	            "umask 077; cat > \"$t\" && { ");
 	if (mode >= 0)
@@ -273,7 +286,7 @@ int conn_get(struct conn *c, const char *path, struct buf *out, const struct con
 	go.stdin_len = 0;
 	go.chdir = NULL;
 	buf_adds(&cmd, "cat -- ");
-	buf_add_shquote(&cmd, path);
+	add_path(&cmd, path);
 	ret = conn_exec(c, buf_str(&cmd), &go, &r, e);
 	if (!ret && r.rc != 0) {
 		trim_right(&r.err);

@@ -234,10 +234,21 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static int local_put(struct conn *c, const void *data, size_t len, const char *path, int mode,
+/* ~ and ~/... are the user's home, as on a remote host. */
+static char *expand_home(const char *path)
+{
+	const char *home = getenv("HOME");
+
+	if (path[0] == '~' && (path[1] == '/' || !path[1]) && home && *home)
+		return xasprintf("%s%s", home, path + 1);
+	return xstrdup(path);
+}
+
+static int local_put(struct conn *c, const void *data, size_t len, const char *given, int mode,
                      struct err *e)
 {
-	char hex[17], *dcopy = xstrdup(path), *bcopy = xstrdup(path), *tmp;
+	char hex[17], *path = expand_home(given), *dcopy = xstrdup(path), *bcopy = xstrdup(path);
+	char *tmp;
 	struct stat st;
 	int fd, ret = 0, have = stat(path, &st) == 0;
 
@@ -270,20 +281,25 @@ out:
 	free(tmp);
 	free(dcopy);
 	free(bcopy);
+	free(path);
 	return ret;
 }
 
-static int local_get(struct conn *c, const char *path, struct buf *out, struct err *e)
+static int local_get(struct conn *c, const char *given, struct buf *out, struct err *e)
 {
+	char *path = expand_home(given), *data;
 	size_t len;
-	char *data = read_file(path, &len);
+	int ret = 0;
 
 	(void)c;
-	if (!data)
-		return err_set(e, ERR_IO, NULL, 0, 0, "cannot read %s: %s", path, strerror(errno));
-	buf_add(out, data, len);
+	data = read_file(path, &len);
+	if (data)
+		buf_add(out, data, len);
+	else
+		ret = err_set(e, ERR_IO, NULL, 0, 0, "cannot read %s: %s", given, strerror(errno));
 	free(data);
-	return 0;
+	free(path);
+	return ret;
 }
 
 const struct conn_ops conn_local_ops = {

@@ -181,6 +181,17 @@ static void test_ssh_put_get(void **state)
 	assert_non_null(strstr(e.msg, "No such file"));
 	buf_release(&b);
 	conn_pool_free(pool);
+
+	/* ~/ is the login user's home on the host */
+	c = ssh_as(&pool, TEST_USER);
+	assert_int_equal(conn_put(c, "kubeconfig", 10, "~/it's.conf", 0600, NULL, &e), 0);
+	assert_int_equal(conn_get(c, "~/it's.conf", &b, NULL, &e), 0);
+	assert_string_equal(buf_str(&b), "kubeconfig");
+	buf_release(&b);
+	snprintf(path, sizeof(path), "%s/it's.conf", getpwnam(test_user)->pw_dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	conn_pool_free(pool);
 }
 
 static void expect_unreach(struct conn_pool *pool, json_t *vars, const char *const *needles)
