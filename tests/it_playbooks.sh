@@ -159,6 +159,16 @@ for a in text/list*.args; do
 	fi
 done
 
+# An undefined variable fails the host with a message naming file:line and
+# the variable.
+"$DROVER_BIN" run -i suite/hosts text/undefined.yml >"$tmp/u" 2>&1
+rc=$?
+if [ $rc != 2 ] || ! grep -q "undefined.yml:6:[0-9]*: 'nosuchvar' is undefined" "$tmp/u"; then
+	echo "FAIL undefined variable (rc $rc)"; cat "$tmp/u"; fail=1
+else
+	echo "ok   undefined variable"
+fi
+
 # A syntax error names file:line:col and exits 1 before running anything.
 "$DROVER_BIN" run -i suite/hosts loader/bad_play_key.yml >"$tmp/o" 2>"$tmp/e"
 rc=$?

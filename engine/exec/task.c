@@ -375,6 +375,12 @@ static json_t *run_once_attempt(struct item_run *ir)
 	if (!m)
 		return fail_result("couldn't resolve module/action '%s'", ir->t->action);
 	exec_tmpl_ctx(ir->t, ir->vars, &c);
+	struct srcpos sp;
+	if (!srcpos_key(ir->t->kw, ir->t->action, &sp)) {
+		c.file = sp.file; /* errors point at the module's line */
+		c.line = sp.line;
+		c.col = sp.col;
+	}
 	if (!(args = tmpl_render_value(ir->t->args, &c, &e)))
 		return err_result("The task includes an option with an undefined variable. "
 		                  "The error was: ",

@@ -165,7 +165,9 @@ static int action_args(struct playbook *pb, const json_t *task, const char *key,
                        int flags, json_t **out, struct err *e)
 {
 	if (json_is_object(v)) {
-		*out = json_deep_copy(v);
+		/* shared, not copied: loaded YAML is immutable and keeps the
+		 * positions template errors point at */
+		*out = json_incref((json_t *)v);
 		return 0;
 	}
 	if (json_is_null(v)) {
