@@ -28,6 +28,7 @@
 #include "modules/common.h"
 #include "modules/module.h"
 #include "util/mem.h"
+#include "yaml/yaml.h"
 
 static struct conn_pool *pool;
 static struct conn *conn;
@@ -978,6 +979,13 @@ static void test_slurp_fetch_script(void **state)
 static void test_wait_for(void **state)
 {
 	(void)state;
+	json_t *w = run("wait_for_connection", "{\"timeout\": 5}");
+	assert_int_equal(json_integer_value(json_object_get(w, "elapsed")), 0);
+	expect_ok(w, 0);
+	/* check mode never reboots: it only says it would */
+	w = run_check("reboot", "{}");
+	assert_true(json_is_true(json_object_get(w, "rebooted")));
+	expect_ok(w, 1);
 	spit(P("wf"), "booting\nready on 6443\n");
 	json_t *r = run("wait_for",
 	                "{\"path\": \"%s\", \"search_regex\": \"ready on \\\\d+\", "
@@ -1392,6 +1400,18 @@ static void test_validation(void **state)
 	    "file", "{\"path\": \"/x\", \"recurse\": \"maybe\"}",
 	    "argument 'recurse' is of type <class 'str'> and we were unable to convert to bool: "
 	    "The value 'maybe' is not a valid boolean");
+
+	/* args that came from YAML: the error points at the offending key */
+	struct err pe;
+	err_init(&pe);
+	const char *yml = "path: /x\nstate: directory\nmode: 0755\nrecurse: maybe\n";
+	json_t *yargs = yaml_load_str(yml, strlen(yml), "play.yml", &pe);
+	json_t *yout = NULL;
+	assert_non_null(yargs);
+	assert_true(module_validate(module_find("file"), yargs, &yout, &pe) < 0);
+	assert_string_equal(pe.file, "play.yml");
+	assert_int_equal(pe.line, 4);
+	json_decref(yargs);
 
 	/* coercions Ansible makes */
 	const struct module_def *m = module_find("ansible.builtin.file");
