@@ -153,17 +153,25 @@ struct inv_host *inv_add_host(struct inventory *inv, const char *name, const cha
 }
 
 /* Is `a` the group `b` or one of b's ancestors? */
-static int is_ancestor(const struct inventory *inv, const char *a, const char *b, int depth)
+static int is_ancestor(const struct inventory *inv, const char *a, const char *b)
 {
-	if (!strcmp(a, b))
-		return 1;
-	const struct inv_group *g = inventory_group(inv, b);
-	if (!g || depth > 10000)
-		return 0;
-	for (int i = 0; i < g->nparents; i++)
-		if (is_ancestor(inv, a, g->parents[i], depth + 1))
-			return 1;
-	return 0;
+	/* breadth first over parents, each group once */
+	json_t *todo = json_pack("[s]", b), *seen = json_object();
+	int found = 0;
+	for (size_t i = 0; i < json_array_size(todo) && !found; i++) {
+		const char *name = json_string_value(json_array_get(todo, i));
+		found = !strcmp(name, a);
+		const struct inv_group *g = inventory_group(inv, name);
+		for (int k = 0; g && k < g->nparents; k++) {
+			if (json_object_get(seen, g->parents[k]))
+				continue;
+			json_object_set_new(seen, g->parents[k], json_true());
+			json_array_append_new(todo, json_string(g->parents[k]));
+		}
+	}
+	json_decref(todo);
+	json_decref(seen);
+	return found;
 }
 
 int inv_add_child(struct inventory *inv, const char *parent, const char *child, const char *file,
@@ -173,7 +181,7 @@ int inv_add_child(struct inventory *inv, const char *parent, const char *child, 
 	struct inv_group *c = inv_add_group(inv, child);
 	if (has_name(p->children, p->nchildren, child))
 		return 0;
-	if (is_ancestor(inv, child, parent, 0))
+	if (is_ancestor(inv, child, parent))
 		return err_set(e, ERR_PARSE, file, line, col,
 		               "adding group '%s' as a child of '%s' creates a dependency loop",
 		               child, parent);

@@ -14,18 +14,25 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int group_depth(const struct inventory *inv, struct inv_group *g, int guard)
+/* Depth: the longest path from `all`, relaxed edge by edge (the graph is
+ * acyclic, so this settles within ngroups rounds). */
+static void group_depths(struct inventory *inv)
 {
-	if (!strcmp(g->name, "all") || guard > 10000)
-		return 0;
-	int d = 0;
-	for (int i = 0; i < g->nparents; i++) {
-		struct inv_group *p = inventory_group(inv, g->parents[i]);
-		int pd = p ? group_depth(inv, p, guard + 1) + 1 : 1;
-		if (pd > d)
-			d = pd;
+	for (int i = 0; i < inv->ngroups; i++)
+		inv->groups[i]->depth = 0;
+	for (int round = 0, changed = 1; changed && round <= inv->ngroups; round++) {
+		changed = 0;
+		for (int i = 0; i < inv->ngroups; i++) {
+			const struct inv_group *g = inv->groups[i];
+			for (int j = 0; j < g->nchildren; j++) {
+				struct inv_group *c = inventory_group(inv, g->children[j]);
+				if (c && c->depth < g->depth + 1) {
+					c->depth = g->depth + 1;
+					changed = 1;
+				}
+			}
+		}
 	}
-	return d;
 }
 
 static void reconcile(struct inventory *inv, struct err *e)
@@ -35,8 +42,7 @@ static void reconcile(struct inventory *inv, struct err *e)
 		if (strcmp(g->name, "all") && !g->nparents)
 			inv_add_child(inv, "all", g->name, NULL, 0, 0, e);
 	}
-	for (int i = 0; i < inv->ngroups; i++)
-		inv->groups[i]->depth = group_depth(inv, inv->groups[i], 0);
+	group_depths(inv);
 	struct inv_group *ung = inventory_group(inv, "ungrouped");
 	for (int i = 0; i < inv->nhosts; i++) {
 		struct inv_host *h = inv->hosts[i];
