@@ -330,6 +330,8 @@ static void test_fuzz_regressions(void **state)
 	    {"{{ 'ab' * 99999999999 }}", "too large"},
 	    {"{{ '%99999999s' % s }}", "not all arguments converted"},
 	    {"{{ [1] is contains < 2 }}", "needs the item"},
+	    {"{{ 'a' | regex_findall('(x ={0,??+++++++~???6])') }}", "multiple repeat"},
+	    {"{{ 'a' | regex_search('*a') }}", "nothing to repeat"},
 	    {"{{ range(55555555555555555555555555555555) }}",
 	     "cannot be interpreted as an integer"},
 	};

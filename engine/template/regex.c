@@ -163,8 +163,27 @@ static int valid_brace(const char *p)
 static int translate(struct eval *ev, const char *p, struct pyre *r, int *icase, struct buf *out)
 {
 	int posix_groups = 0;
+	/* what came last: 0 start, '(' or '|', 'q' a quantifier, 'a' an atom */
+	int last = 0;
 	for (size_t i = 0; p[i];) {
 		char c = p[i];
+		int quant = c == '*' || c == '+' || c == '?' || (c == '{' && valid_brace(p + i));
+		if (quant) {
+			/* Python refuses these; glibc would take exponential time */
+			if (last == 'q')
+				return eval_fail(ev, "multiple repeat at position %zu", i);
+			if (last != 'a')
+				return eval_fail(ev, "nothing to repeat at position %zu", i);
+			size_t end = c == '{' ? (size_t)(strchr(p + i, '}') - p) : i;
+			buf_add(out, p + i, end - i + 1);
+			i = end + 1;
+			/* lazy (?) and possessive (+) forms: the greedy match is taken */
+			if (p[i] == '?' || p[i] == '+')
+				i++;
+			last = 'q';
+			continue;
+		}
+		last = c == '(' || c == '|' ? c : 'a';
 		if (c == '\\' && p[i + 1]) {
 			char e = p[i + 1];
 			i += 2;
@@ -254,12 +273,7 @@ static int translate(struct eval *ev, const char *p, struct pyre *r, int *icase,
 			i++;
 			continue;
 		}
-		if ((c == '*' || c == '+' || c == '?' || c == '}') && p[i + 1] == '?') {
-			buf_addc(out, c);
-			i += 2;
-			continue;
-		}
-		if (c == '{' && !valid_brace(p + i)) {
+		if (c == '{') { /* not a quantifier: a literal brace, as in Python */
 			buf_adds(out, "\\{");
 			i++;
 			continue;

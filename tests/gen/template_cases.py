@@ -241,7 +241,8 @@ for t in ['{{ strnum | int + 1 }}', '{{ strfloat | int }}', '{{ "abc" | int }}',
           '{{ "abc" | regex_replace("(b)", "[\\1]") }}', '{{ "k=v" | regex_replace("(\\w)=(\\w)", "\\2=\\1") }}', '{{ ver | regex_search("zzz") }}',
           '{{ "ABC" | regex_search("b", ignorecase=true) }}', '{{ "a1b2c3" | regex_findall("[a-z][0-9]") }}',
           '{{ "a1b2c3" | regex_findall("([a-z])([0-9])") }}', '{{ "k=v;x=y" | regex_findall("(\\\\w)=") }}',
-          '{{ "x.y" | regex_findall("\\\\.") }}', '{{ "Hello\\nhello" | regex_findall("^h.*$", multiline=true, ignorecase=true) }}',
+          '{{ "x.y" | regex_findall("\\\\.") }}',           '{{ "aab" | regex_replace("a{2}", "X") }}', '{{ "a{x}b" | regex_replace("{x}", "") }}',
+          '{{ "path/to/x" | regex_replace("(?i)TO", "from") }}', '{{ "k3s v1" | regex_search("(?:k3s) (v\\d)", "\\1") }}', '{{ "Hello\\nhello" | regex_findall("^h.*$", multiline=true, ignorecase=true) }}',
           '{{ users | map(attribute="name") | list }}', '{{ users | map(attribute="admin", default=false) | list }}',
           '{{ ls | map("upper") | list }}', '{{ ["1", "2"] | map("int") | sum }}',
           '{{ hosts | map("regex_replace", "^k3s-", "") | list }}', '{{ l | select("odd") | list }}',
@@ -366,6 +367,8 @@ for t in ['{{ lookup("env", "DROVER_TEST_ENV") }}', '{{ lookup("env", "DROVER_UN
           '{{ lookup("ansible.builtin.env", "DROVER_TEST_ENV") }}', '{{ query("items", [1, [2]], 3) }}']:
     T(t)
 E('{{ lookup("pipe", "exit 3") }}', 'returned 3')
+E('{{ "a{1}b" | regex_replace("{1}", "") }}', 'nothing to repeat')
+E('{{ "a" | regex_replace("a**", "") }}', 'multiple repeat')
 E('{{ lookup("first_found", ["nope1", "nope2"]) }}', 'No file was found')
 E('{{ lookup("vars", "nope") }}', 'No variable found with this name: nope')
 
