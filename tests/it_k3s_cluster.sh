@@ -98,6 +98,9 @@ out=$("$CL" install k3s-s-01 "$NEW" -- server --cluster-init 2>&1)
 check "same again: no download (hash matches)" has "$out" 'Skipping binary downloaded, installed k3s matches hash'
 check "... and no restart" has "$out" 'No change detected so skipping service start'
 check "... the same process still runs" test "$(on k3s-s-01 systemctl show -p MainPID --value k3s)" = "$pid1"
+out=$("$CL" install k3s-s-01 "$NEW" INSTALL_K3S_FORCE_RESTART=true -- server --cluster-init 2>&1)
+check "INSTALL_K3S_FORCE_RESTART restarts anyway" test "$(grep -c 'systemd: Starting k3s' <<<"$out")" = 1 -a \
+	"$(on k3s-s-01 systemctl show -p MainPID --value k3s)" != "$pid1"
 
 # The agent done right: its role and join settings passed again.
 url=$(sed -n "s/^K3S_URL='\(.*\)'$/\1/p" <<<"$env")
