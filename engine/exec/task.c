@@ -156,45 +156,57 @@ static const json_t *resolve_vars(void *ud, const char *host)
 	return h ? h->inv_vars : NULL;
 }
 
-/* Connection vars for target: everything the task sees, connection
- * keywords applied, templated ansible_* values rendered. New dict. */
+static int is_conn_var(const char *k)
+{
+	return str_startswith(k, "ansible_") || str_startswith(k, "pct_") ||
+	       str_startswith(k, "proxmox_");
+}
+
+/* The connection vars of vars (ansible_*, pct_*, proxmox_*), templates
+ * rendered with from. New dict. */
+static json_t *conn_subset(const struct pb_task *t, const json_t *vars, const json_t *from)
+{
+	json_t *cv = json_object(), *v;
+	const char *k;
+	struct tmpl_ctx c;
+	exec_tmpl_ctx(t, from, &c);
+	json_object_foreach((json_t *)vars, k, v)
+	{
+		if (!is_conn_var(k))
+			continue;
+		json_t *r = NULL;
+		if (json_is_string(v) && tmpl_has_template(json_string_value(v))) {
+			struct err e;
+			err_init(&e);
+			r = tmpl_render(json_string_value(v), &c, &e);
+		}
+		json_object_set_new(cv, k, r ? r : json_incref(v));
+	}
+	return cv;
+}
+
+/* Connection vars for target: the host's as the task sees them with the
+ * connection keywords applied, or the delegate's own. New dict. */
 static json_t *conn_vars(struct item_run *ir, const char *target)
 {
-	struct exec *x = ir->pr->x;
 	json_t *cv;
 	if (ir->delegate && strcmp(target, ir->h->name)) {
-		struct hstate *d = exec_host(x, target);
-		cv = d && json_object_size(d->inv_vars) ? json_deep_copy(d->inv_vars)
-		                                        : json_object();
+		struct hstate *d = exec_host(ir->pr->x, target);
+		cv = conn_subset(ir->t, d->inv_vars, d->inv_vars);
 		if (!json_object_get(cv, "ansible_connection") &&
 		    (!strcmp(target, "localhost") || !strcmp(target, "127.0.0.1")))
 			json_object_set_new(cv, "ansible_connection", json_string("local"));
-	} else {
-		cv = json_deep_copy(ir->vars);
-		char *ru = kw_str(ir->pr, ir->t, "remote_user", ir->vars);
-		char *cn = kw_str(ir->pr, ir->t, "connection", ir->vars);
-		if (ru && !json_object_get(cv, "ansible_user"))
-			json_object_set_new(cv, "ansible_user", json_string(ru));
-		if (cn && !json_object_get(cv, "ansible_connection"))
-			json_object_set_new(cv, "ansible_connection", json_string(cn));
-		free(ru);
-		free(cn);
+		return cv;
 	}
-	const char *k;
-	json_t *v;
-	struct tmpl_ctx c;
-	exec_tmpl_ctx(ir->t, ir->vars, &c);
-	json_object_foreach(cv, k, v)
-	{
-		if ((str_startswith(k, "ansible_") || str_startswith(k, "pct_")) &&
-		    json_is_string(v) && tmpl_has_template(json_string_value(v))) {
-			struct err e;
-			err_init(&e);
-			json_t *r = tmpl_render(json_string_value(v), &c, &e);
-			if (r)
-				json_object_set_new(cv, k, r);
-		}
-	}
+	cv = conn_subset(ir->t, ir->vars, ir->vars);
+	char *ru = kw_str(ir->pr, ir->t, "remote_user", ir->vars);
+	char *cn = kw_str(ir->pr, ir->t, "connection", ir->vars);
+	if (ru && !json_object_get(cv, "ansible_user"))
+		json_object_set_new(cv, "ansible_user", json_string(ru));
+	if (cn && !json_object_get(cv, "ansible_connection"))
+		json_object_set_new(cv, "ansible_connection", json_string(cn));
+	free(ru);
+	free(cn);
 	return cv;
 }
 
