@@ -1265,6 +1265,46 @@ static void test_apt_query(void **state)
 	json_decref(r);
 }
 
+/* service on a host without systemd: a real SysV init script in
+ * /etc/init.d (installed for the test, removed after) */
+static void test_service_sysv(void **state)
+{
+	(void)state;
+	if (getuid() != 0 || access("/run/systemd/system", F_OK) == 0 ||
+	    access("/usr/sbin/update-rc.d", X_OK) != 0)
+		skip();
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+	         "install -m 0755 %s/files/sysv-init.sh /etc/init.d/drover-mod-test", basedir);
+	assert_int_equal(system(cmd), 0);
+	json_t *r = run("service", "{\"name\": \"drover-mod-test\", \"state\": \"started\", "
+	                           "\"enabled\": true}");
+	assert_string_equal(s(r, "state"), "started");
+	expect_ok(r, 1);
+	assert_int_equal(system("/etc/init.d/drover-mod-test status"), 0);
+	assert_int_equal(system("ls /etc/rc2.d/S*drover-mod-test >/dev/null 2>&1"), 0);
+	expect_ok(run("service", "{\"name\": \"drover-mod-test\", \"state\": \"started\", "
+	                         "\"enabled\": true}"),
+	          0);
+	expect_ok(run("service", "{\"name\": \"drover-mod-test\", \"state\": \"restarted\"}"), 1);
+	expect_ok(run_check("service", "{\"name\": \"drover-mod-test\", \"state\": \"stopped\"}"),
+	          1);
+	assert_int_equal(system("/etc/init.d/drover-mod-test status"), 0);
+	expect_ok(run("service", "{\"name\": \"drover-mod-test\", \"state\": \"stopped\", "
+	                         "\"enabled\": false}"),
+	          1);
+	assert_true(system("/etc/init.d/drover-mod-test status") != 0);
+	expect_ok(run("service", "{\"name\": \"drover-mod-test\", \"state\": \"stopped\", "
+	                         "\"enabled\": false}"),
+	          0);
+	r = run("service", "{\"name\": \"drover-no-such-service\", \"state\": \"started\"}");
+	assert_true(failed(r));
+	json_decref(r);
+	assert_int_equal(system("update-rc.d -f drover-mod-test remove >/dev/null 2>&1; rm -f "
+	                        "/etc/init.d/drover-mod-test"),
+	                 0);
+}
+
 /* ---- service, systemd: real systemd in a lab node (tests/lab), when the
  * lab is up; skipped (not passed) otherwise ---- */
 
@@ -1528,6 +1568,7 @@ int main(void)
 	    cmocka_unit_test(test_get_url),
 	    cmocka_unit_test(test_user_group),
 	    cmocka_unit_test(test_apt_query),
+	    cmocka_unit_test(test_service_sysv),
 	    cmocka_unit_test(test_systemd_lab),
 	    cmocka_unit_test(test_doc_output),
 	};
