@@ -16,6 +16,8 @@ json_t *str_result(struct buf *b);
 char *text_of(const json_t *v);
 /* Python's json.dumps: indent < 0 for one line with ", " and ": ". */
 void py_json_dump(const json_t *v, int indent, int sort_keys, struct buf *b);
+/* Jinja's sort key: the attribute, lowercased unless case_sensitive */
+json_t *filter_sort_key(const json_t *x, const char *attr, int cs);
 /* Apply a filter or test by name to one value (map, select...). */
 json_t *filter_apply(struct eval *ev, const char *name, json_t *in, json_t *args, json_t *kw);
 int test_apply(struct eval *ev, const char *name, const json_t *in, json_t *args, int *out);
@@ -25,6 +27,7 @@ json_t *tmpl_get_item(const json_t *obj, const json_t *key);
 
 extern const struct filter_def filters_core[];
 extern const struct filter_def filters_data[];
+extern const struct filter_def filters_seq[];
 extern const struct filter_def filters_regex[];
 
 #endif
