@@ -22,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lauxlib.h>
+#include <lualib.h>
+
 #include "conn/conn.h"
 #include "lua/hooks.h"
 #include "lua/lmodule.h"
@@ -525,6 +528,62 @@ static void test_error_traceback(void **state)
 	free(veto);
 	lua_hooks_free(h);
 	env_free(t);
+}
+
+/* The sandbox's string.find/match/gmatch/gsub (engine/lua/pattern.c) give
+ * what Lua's own give, over the cases in lua/patterns.lua. */
+static void test_patterns_like_lua(void **state)
+{
+	size_t len;
+	char *cases = read_file("lua/patterns.lua", &len);
+	lua_State *L = luaL_newstate();
+	struct test_env *t = env_new();
+	char *body, *veto;
+	const char *want;
+	(void)state;
+	assert_non_null(cases);
+	luaL_openlibs(L);
+	if (luaL_dofile(L, "lua/patterns.lua") != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK)
+		fail_msg("plain Lua: %s", lua_tostring(L, -1));
+	want = lua_tostring(L, -1);
+	body = xasprintf("local f = (function() %s end)()\ndrover.log(f())", cases);
+	veto = run_body(body, NULL, t);
+	if (veto)
+		fail_msg("sandbox: %s", veto);
+	assert_true(t->log.len > 5);
+	t->log.s[t->log.len - 1] = 0; /* the log's newline */
+	if (strcmp(t->log.s + strlen("info|"), want)) {
+		FILE *f = fopen("/tmp/drover-patterns-want.txt", "w");
+		fputs(want, f);
+		fclose(f);
+		f = fopen("/tmp/drover-patterns-got.txt", "w");
+		fputs(t->log.s + strlen("info|"), f);
+		fclose(f);
+		fail_msg("patterns differ: diff /tmp/drover-patterns-want.txt "
+		         "/tmp/drover-patterns-got.txt");
+	}
+	lua_close(L);
+	free(body);
+	free(cases);
+	env_free(t);
+}
+
+/* A backtracking pattern on a long text stops at the limit. */
+static void test_pattern_limit(void **state)
+{
+	struct lua_limits lim = {20L * 1000 * 1000, 30, 0};
+	time_t t0 = time(NULL);
+	(void)state;
+	expect_veto("local s = ('a'):rep(3000) s:find('.-.-.-.-b')",
+	            "stopped after 20 million Lua instructions", &lim);
+	expect_veto("local s = ('a'):rep(3000) for x in s:gmatch('.-.-.-b') do end",
+	            "stopped after 20 million Lua instructions", &lim);
+	expect_veto("local s = ('a'):rep(3000) s:gsub('(.-)(.-)(.-)b', '')",
+	            "stopped after 20 million Lua instructions", &lim);
+	lim.instructions = 0;
+	lim.seconds = 1;
+	expect_veto("local s = ('a'):rep(3000) s:match('.-.-.-.-b')", "stopped after 1 s", &lim);
+	assert_true(time(NULL) - t0 < 20);
 }
 
 /* ---- drover.json ---- */
@@ -1376,6 +1435,8 @@ int main(void)
 	    cmocka_unit_test(test_memory_cap),
 	    cmocka_unit_test(test_memory_full_state),
 	    cmocka_unit_test(test_error_traceback),
+	    cmocka_unit_test(test_patterns_like_lua),
+	    cmocka_unit_test(test_pattern_limit),
 	    cmocka_unit_test(test_json_roundtrip),
 	    cmocka_unit_test(test_json_lua_side),
 	    cmocka_unit_test(test_api_env),

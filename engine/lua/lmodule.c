@@ -45,7 +45,10 @@ RUN8(0)
 RUN8(1)
 RUN8(2)
 RUN8(3)
-RUN8(4) RUN8(5) RUN8(6) RUN8(7)
+RUN8(4)
+RUN8(5)
+RUN8(6)
+RUN8(7)
 #define ENT8(a)                                                                                    \
 	run_##a##0, run_##a##1, run_##a##2, run_##a##3, run_##a##4, run_##a##5, run_##a##6,        \
 	    run_##a##7,

@@ -98,23 +98,36 @@ static const char *trip_text(const struct sandbox *sb, struct buf *b)
 	return buf_str(b);
 }
 
-static void count_hook(lua_State *L, lua_Debug *ar)
+/* The message is copied first: pushing it may itself fail at the memory
+ * limit, and the error must not leak. */
+static int raise_trip(lua_State *L, struct sandbox *sb)
+{
+	struct buf b = BUF_INIT;
+	char msg[600];
+	snprintf(msg, sizeof(msg), "%s", trip_text(sb, &b));
+	buf_release(&b);
+	lua_pushstring(L, msg);
+	return lua_error(L);
+}
+
+void sandbox_charge(lua_State *L, long n)
 {
 	struct sandbox *sb = sandbox_of(L);
-	(void)ar;
-	if (sb->trip == SB_OK) {
-		sb->budget -= HOOK_EVERY;
+	if (sb->trip == SB_OK && sb->in_call) {
+		sb->budget -= n;
 		if (sb->budget < 0)
 			sb->trip = SB_INSTR;
 		else if (sandbox_now() > sb->deadline)
 			sb->trip = SB_TIME;
 	}
-	if (sb->trip != SB_OK) {
-		struct buf b = BUF_INIT;
-		lua_pushstring(L, trip_text(sb, &b));
-		buf_release(&b);
-		lua_error(L);
-	}
+	if (sb->trip != SB_OK)
+		raise_trip(L, sb);
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	sandbox_charge(L, HOOK_EVERY);
 }
 
 struct sandbox *sandbox_of(lua_State *L)
@@ -139,12 +152,8 @@ double sandbox_remaining(struct sandbox *sb)
 static int finish_pcall(lua_State *L, int status, lua_KContext extra)
 {
 	struct sandbox *sb = sandbox_of(L);
-	if (sb->trip != SB_OK) {
-		struct buf b = BUF_INIT;
-		lua_pushstring(L, trip_text(sb, &b));
-		buf_release(&b);
-		return lua_error(L);
-	}
+	if (sb->trip != SB_OK)
+		return raise_trip(L, sb);
 	if (status != LUA_OK && status != LUA_YIELD) {
 		lua_pushboolean(L, 0);
 		lua_pushvalue(L, -2);
@@ -234,6 +243,23 @@ static void open_small_os(lua_State *L)
 	lua_pop(L, 1);
 }
 
+/* _LOADED (the registry's package.loaded) held the full os library from
+ * luaL_requiref; keep only what the sandbox offers. Lua reads it to name
+ * functions in messages ("bad argument #1 to 'string.rep'"). */
+static void loaded_table(lua_State *L)
+{
+	static const char *const names[] = {"string", "table",  "math", "utf8",
+	                                    "os",     "drover", NULL};
+	lua_newtable(L);
+	lua_pushglobaltable(L);
+	lua_setfield(L, -2, LUA_GNAME);
+	for (int i = 0; names[i]; i++) {
+		lua_getglobal(L, names[i]);
+		lua_setfield(L, -2, names[i]);
+	}
+	lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+}
+
 static void open_libs(struct sandbox *sb)
 {
 	static const char *const base_drop[] = {"dofile", "loadfile", "require", NULL};
@@ -247,17 +273,15 @@ static void open_libs(struct sandbox *sb)
 	open_small_os(L);
 	drop_fields(L, "_G", base_drop);
 	drop_fields(L, "string", string_drop);
+	lua_pattern_open(L);
 	lua_getglobal(L, "load");
 	lua_pushcclosure(L, sb_load, 1);
 	lua_setglobal(L, "load");
 	lua_register(L, "pcall", sb_pcall);
 	lua_register(L, "xpcall", sb_xpcall);
 	lua_register(L, "print", sb_print);
-	/* luaL_requiref leaves copies in package.loaded-like _LOADED; harmless,
-	 * but nothing should reach the originals through it. */
-	lua_pushnil(L);
-	lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
 	lua_api_open(sb);
+	loaded_table(L);
 }
 
 int sandbox_init(struct sandbox *sb, const char *label, const struct lua_limits *lim, struct err *e)

@@ -59,6 +59,11 @@ int sandbox_loadbuf(struct sandbox *sb, const char *text, size_t len, const char
 int sandbox_pcall(struct sandbox *sb, int nargs, int nres, char **msg);
 /* Seconds left in the current call (>= 0); a large number outside calls. */
 double sandbox_remaining(struct sandbox *sb);
+/* Count n steps of work done in C (pattern matching) against the call's
+ * instruction budget and time limit; raises when a limit is past. */
+void sandbox_charge(lua_State *L, long n);
+/* pattern.c: string.find/match/gmatch/gsub that respect the limits. */
+void lua_pattern_open(lua_State *L);
 /* The sandbox of a state (from a C function). */
 struct sandbox *sandbox_of(lua_State *L);
 double sandbox_now(void);
