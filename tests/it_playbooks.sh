@@ -37,6 +37,34 @@ for pb in suite/[0-9]*.yml; do
 	done
 done
 
+# The same playbooks over ssh, against a real sshd on loopback
+# (tests/conn/sshd.sh): results must not depend on the connection.
+sshdir=$tmp/sshd
+port=$((20000 + RANDOM % 20000))
+if sh ../conn/sshd.sh start "$sshdir" 127.0.0.1 $port >"$tmp/sshd.out" 2>&1; then
+	trap 'sh ../conn/sshd.sh stop "$sshdir" >/dev/null 2>&1; rm -rf "$tmp" /tmp/drover-suite' EXIT
+	sed "s|^ansible_connection=local|ansible_connection=ssh\nansible_host=127.0.0.1\nansible_port=$port\nansible_user=root\nansible_ssh_private_key_file=$sshdir/id_ed25519\nansible_host_key_checking=false|" \
+		suite/hosts >"$tmp/hosts_ssh"
+	for name in 01_basics 03_blocks 04_handlers 08_until 19_files 23_become; do
+		rm -rf /tmp/drover-suite
+		args=$(sed -n 's/^# args: //p' "suite/$name.yml" | head -1)
+		eval "timeout 120 \"$DROVER_BIN\" run --output json -i \"$tmp/hosts_ssh\" $args suite/$name.yml" \
+			>"$tmp/out.json" 2>"$tmp/err.txt"
+		rc=$?
+		/usr/bin/python3 normalize.py "$rc" <"$tmp/out.json" >"$tmp/got.txt" 2>>"$tmp/err.txt"
+		if ! diff -u "expected/$name.txt" "$tmp/got.txt" >"$tmp/diff.txt"; then
+			echo "FAIL $name over ssh"
+			head -40 "$tmp/diff.txt"
+			sed 's/^/  stderr: /' "$tmp/err.txt" | head -10
+			fail=1
+		else
+			echo "ok   $name over ssh"
+		fi
+	done
+else
+	echo "FAIL could not start sshd for the ssh runs"; cat "$tmp/sshd.out"; fail=1
+fi
+
 # Text output: banners, result lines and the recap line as Ansible prints them.
 "$DROVER_BIN" run -f 1 -i suite/hosts text/recap.yml >"$tmp/text.txt" 2>&1
 rc=$?
