@@ -70,7 +70,7 @@ cat >"$T/releases.json" <<'EOF'
 {"channels": {"stable": "v1.31.4+k3s1", "latest": "v1.32.0+k3s1", "v1.30": "v1.30.6+k3s1"},
  "versions": ["v1.30.4+k3s1", "v1.30.6+k3s1", "v1.31.4+k3s1", "v1.32.0+k3s1"]}
 EOF
-"$PY" "$K/releases.py" --addr "$REL_ADDR" --port 18080 --config "$T/releases.json" \
+"$PY" "$K/releases.py" --exit-with-parent --addr "$REL_ADDR" --port 18080 --config "$T/releases.json" \
 	--github https://github.com/k3s-io/k3s/releases 2>"$T/releases.err" &
 PIDS+=($!)
 wait_until 10 curl -sf -o /dev/null "$REL/v1-release/channels" || { cat "$T/releases.err"; exit 1; }
@@ -120,7 +120,7 @@ check "install.sh is served at / like get.k3s.io" \
 
 # ---- Kubernetes API server stand-in and real kubectl -----------------------
 
-"$PY" "$K/apiserver.py" --state "$T/api" --addr "$API_ADDR" --port 16443 --node-grace 3 \
+"$PY" "$K/apiserver.py" --exit-with-parent --state "$T/api" --addr "$API_ADDR" --port 16443 --node-grace 3 \
 	--workload "$K/nodes.json" --workload "$K/workload.json" 2>"$T/api.err" &
 PIDS+=($!)
 wait_until 20 curl -sf -k -o /dev/null "$API/version" || { cat "$T/api.err"; exit 1; }

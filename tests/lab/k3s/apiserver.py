@@ -589,9 +589,12 @@ class Server(http.server.ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-def controllers(store, stop):
+def controllers(store, stop, parent):
     while not stop.wait(0.2):
         store.tick()
+        if parent and os.getppid() != parent:
+            # --exit-with-parent: a test that died without stopping us.
+            os._exit(0)
 
 
 def main():
@@ -607,6 +610,8 @@ def main():
                     help="seconds before a new controller pod is scheduled")
     ap.add_argument("--termination-delay", type=float, default=0.5,
                     help="seconds a deleted pod stays Terminating")
+    ap.add_argument("--exit-with-parent", action="store_true",
+                    help="exit when the process that started this one is gone")
     opts = ap.parse_args()
     if not opts.addr.startswith("127."):
         sys.exit("apiserver stand-in: refusing %s: loopback addresses (127.0.0.0/8) only"
@@ -637,7 +642,8 @@ def main():
     srv.log = open(os.path.join(opts.state, "requests.log"), "a")
     write_kubeconfig(opts.state, "https://" + srv.hostport)
     stop = threading.Event()
-    threading.Thread(target=controllers, args=(store, stop), daemon=True).start()
+    parent = os.getppid() if opts.exit_with_parent else 0
+    threading.Thread(target=controllers, args=(store, stop, parent), daemon=True).start()
     sys.stderr.write("apiserver stand-in: listening on https://%s\n" % srv.hostport)
     sys.stderr.flush()
     try:

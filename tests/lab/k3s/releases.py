@@ -181,6 +181,12 @@ class Server(http.server.ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def watch_parent(parent):
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def main():
     ap = argparse.ArgumentParser(description="k3s release service stand-in (drover tests)")
     ap.add_argument("--addr", default=os.environ.get("K3S_STANDIN_RELEASES_ADDR", "127.0.5.2"))
@@ -191,6 +197,8 @@ def main():
                     "https://github.com/k3s-io/k3s/releases to look like update.k3s.io)")
     ap.add_argument("--log", help="request log file")
     ap.add_argument("--render", metavar="VERSION", help="print the k3s stand-in for VERSION")
+    ap.add_argument("--exit-with-parent", action="store_true",
+                    help="exit when the process that started this one is gone")
     opts = ap.parse_args()
     if opts.render:
         data = render(opts.render)
@@ -217,6 +225,8 @@ def main():
     srv.hostport = "%s:%d" % (opts.addr, opts.port)
     srv.github = opts.github or "http://%s/k3s-io/k3s/releases" % srv.hostport
     srv.log = open(opts.log, "a") if opts.log else None
+    if opts.exit_with_parent:
+        threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
     sys.stderr.write("releases stand-in: listening on http://%s\n" % srv.hostport)
     sys.stderr.flush()
     try:
