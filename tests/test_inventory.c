@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "inventory/inv_int.h"
@@ -268,6 +269,12 @@ static void test_yaml_errors(void **state)
 static void test_missing_source(void **state)
 {
 	(void)state;
+	/* an executable with a #! line is a dynamic inventory script */
+	char *script = write_tmp("script/inv.py", "#!/usr/bin/python3\nprint('{}')\n");
+	assert_int_equal(chmod(script, 0755), 0);
+	expect_load_error("script/inv.py", "#!/usr/bin/python3\nprint('{}')\n", 1, 1,
+	                  "inventory script");
+	free(script);
 	struct inventory inv;
 	struct err e;
 	err_init(&e);

@@ -270,6 +270,14 @@ static int load_file(struct inventory *inv, const char *path, struct err *e)
 	char *text = read_file(path, &len);
 	if (!text)
 		return err_set(e, ERR_IO, path, 0, 0, "cannot read inventory: %s", strerror(errno));
+	if (!strncmp(text, "#!", 2) && !access(path, X_OK)) {
+		free(text);
+		return err_set(e, ERR_PARSE, path, 1, 1,
+		               "this is an inventory script, which drover does not run: save "
+		               "what it describes with `ansible-inventory -i %s --list --yaml > "
+		               "inventory.yml` and use that",
+		               path);
+	}
 	const char *ext = file_ext(path);
 	int yamlish = !strcmp(ext, ".yml") || !strcmp(ext, ".yaml") || !strcmp(ext, ".json");
 	int rc = 0;
