@@ -23,7 +23,7 @@ if [ "${1:-}" = --standard ]; then
 	LAB_KEY=$LAB_STATE/id_ed25519
 	LAB_KNOWN_HOSTS=$LAB_STATE/known_hosts
 	LAB_NET=127.0.0
-	LAB_SSH_PORT=22
+	LAB_SSH_PORT=2222
 fi
 [ $# -eq 1 ] || lab_die "usage: inventory.sh [--standard] DIR"
 out=$1

@@ -11,7 +11,9 @@
 #   DROVER_LAB_NET    first three octets of the nodes' addresses (default
 #                     127.0.0: nodes on 127.0.0.11..., pve1 on 127.0.0.2)
 #   DROVER_LAB_FANOUT_NET  same for the fan-out sshd (default 127.0.1)
-#   DROVER_LAB_SSH_PORT    sshd port everywhere in the lab (default 22)
+#   DROVER_LAB_SSH_PORT    sshd port everywhere in the lab (default 2222: a
+#                     machine's own sshd on 0.0.0.0:22 shadows port 22 on
+#                     every loopback address, and CI machines run one)
 #
 # The lab only ever uses loopback addresses (127.0.0.0/8); lab_check_addr
 # refuses anything else before it reaches a config file.
@@ -23,7 +25,7 @@ LAB_SUITE=${DROVER_LAB_SUITE:-bookworm}
 LAB_PACKAGES=openssh-server,systemd,systemd-sysv,dbus,iproute2,sudo,curl,ca-certificates,python3-minimal,procps
 LAB_NET=${DROVER_LAB_NET:-127.0.0}
 LAB_FANOUT_NET=${DROVER_LAB_FANOUT_NET:-127.0.1}
-LAB_SSH_PORT=${DROVER_LAB_SSH_PORT:-22}
+LAB_SSH_PORT=${DROVER_LAB_SSH_PORT:-2222}
 LAB_SETTINGS=$LAB_STATE/settings
 LAB_KEY=$LAB_STATE/id_ed25519
 LAB_KNOWN_HOSTS=$LAB_STATE/known_hosts
