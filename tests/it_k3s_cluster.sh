@@ -130,6 +130,13 @@ check "... and k3s-agent keeps running" is active on k3s-w-02 systemctl is-activ
 curl -sf -XPOST -d '{"fail": 0}' "$REL/standin/config" >/dev/null
 out=$("$CL" install k3s-w-02 "$NEW" INSTALL_K3S_SKIP_DOWNLOAD=true "K3S_URL=$url" "K3S_TOKEN=$token" 2>&1)
 check "INSTALL_K3S_SKIP_DOWNLOAD uses the binary in place" has "$out" 'Skipping k3s download and verify'
+pid0=$(on k3s-w-02 systemctl show -p MainPID --value k3s-agent)
+out=$("$CL" install k3s-w-02 "$OLD" INSTALL_K3S_SKIP_START=true "K3S_URL=$url" "K3S_TOKEN=$token" 2>&1)
+check "INSTALL_K3S_SKIP_START replaces the binary" is "k3s version $OLD (1829eaae)" on k3s-w-02 "k3s --version | head -n 1"
+check "... but does not restart k3s-agent" test "$(grep -c 'systemd: Starting' <<<"$out") $(on k3s-w-02 systemctl show -p MainPID --value k3s-agent)" = "0 $pid0"
+check "... so the node still reports $NEW" is "$NEW" version_of k3s-w-02
+on k3s-w-02 systemctl restart k3s-agent
+check "a restart by hand brings $OLD up" wait_until 10 is "$OLD" version_of k3s-w-02
 on k3s-w-02 'echo "disk full" >/etc/rancher/k3s/standin/fail-install'
 out=$("$CL" install k3s-w-02 "$NEW" "K3S_URL=$url" "K3S_TOKEN=$token" 2>&1)
 check "test hook fail-install makes install.sh fail" test "$?" != 0 -a "$(grep -c 'disk full' <<<"$out")" = 1
