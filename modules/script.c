@@ -53,8 +53,11 @@ static int script_run(struct task_ctx *ctx, const json_t *args, json_t *result, 
 		conn_result_release(&r);
 	}
 	if (ctx->check) {
-		mod_set_changed(result, 1);
-		json_object_set_new(result, "msg", json_string("script would run"));
+		/* Ansible's script action: skipped unless creates/removes decided */
+		json_object_set_new(result, "skipped", json_true());
+		json_object_set_new(result, "msg",
+		                    json_string("Check mode is not supported for this task."));
+		mod_set_changed(result, 0);
 		goto out;
 	}
 	tmp = xasprintf("/tmp/.drover-script-%ld-%s", (long)getpid(),

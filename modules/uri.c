@@ -181,7 +181,7 @@ static const char *const uri_aliases[] = {"ansible.builtin.uri", "ansible.legacy
 const struct module_def module_uri = {
     "uri",
     uri_aliases,
-    MOD_CHECK_MODE | MOD_CONTROLLER,
+    MOD_CONTROLLER, /* no check mode, as in Ansible: skipped under --check */
     uri_args,
     "Call a web service from the controller",
     "Sends an HTTP request with libcurl from the controller and returns status, headers, "
