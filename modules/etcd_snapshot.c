@@ -43,8 +43,7 @@ static void common_flags(struct buf *c, const json_t *args)
 		buf_adds(c, " --s3");
 		const char *k;
 		json_t *v;
-		json_object_foreach((json_t *)s3, k, v)
-		{
+		json_object_foreach ((json_t *)s3, k, v) {
 			struct buf flag = BUF_INIT;
 			char *val = json_is_string(v) ? xstrdup(json_string_value(v))
 			                              : json_dumps(v, JSON_ENCODE_ANY);
@@ -91,28 +90,37 @@ static json_t *list_snapshots(struct task_ctx *ctx, const json_t *args, json_t *
 	return out;
 }
 
+/* The snapshot's own name (k3s's spec.snapshotName: NAME-NODE-TIMESTAMP);
+ * metadata.name adds a location prefix ("local-"). */
 static const char *snap_name(const json_t *s)
 {
-	const char *n = json_string_value(json_object_get(s, "name"));
+	const char *n =
+	    json_string_value(json_object_get(json_object_get(s, "spec"), "snapshotName"));
+	if (!n)
+		n = json_string_value(json_object_get(s, "name"));
 	if (!n)
 		n = json_string_value(json_object_get(json_object_get(s, "metadata"), "name"));
-	if (!n)
-		n = json_string_value(json_object_get(json_object_get(s, "spec"), "snapshotName"));
 	return n ? n : "";
+}
+
+static int name_matches(const char *sn, const char *name)
+{
+	size_t n = strlen(name);
+	return !strncmp(sn, name, n) && (sn[n] == '-' || sn[n] == '\0');
+}
+
+static size_t count_named(const json_t *list, const char *name)
+{
+	size_t i, k = 0;
+	json_t *s;
+	json_array_foreach (list, i, s)
+		k += name_matches(snap_name(s), name);
+	return k;
 }
 
 static int exists_named(const json_t *list, const char *name)
 {
-	size_t i;
-	json_t *s;
-	size_t n = strlen(name);
-	json_array_foreach(list, i, s)
-	{
-		const char *sn = snap_name(s);
-		if (!strncmp(sn, name, n) && (sn[n] == '-' || sn[n] == '\0'))
-			return 1;
-	}
-	return 0;
+	return count_named(list, name) > 0;
 }
 
 static int sqlite_copy(struct task_ctx *ctx, const json_t *args, const char *name, json_t *result,
@@ -190,12 +198,11 @@ static int delete_or_prune(struct task_ctx *ctx, const json_t *args, const char 
 	int todo = 0;
 	buf_addf(&c, "/usr/local/bin/k3s etcd-snapshot %s", op);
 	if (!strcmp(op, "delete")) {
-		size_t i, n = strlen(name);
+		size_t i;
 		json_t *s;
-		json_array_foreach(list, i, s)
-		{
+		json_array_foreach (list, i, s) {
 			const char *sn = snap_name(s);
-			if (!strncmp(sn, name, n) && (sn[n] == '-' || sn[n] == '\0')) {
+			if (name_matches(sn, name)) {
 				buf_addc(&c, ' ');
 				buf_add_shquote(&c, sn);
 				todo++;
@@ -208,7 +215,9 @@ static int delete_or_prune(struct task_ctx *ctx, const json_t *args, const char 
 			buf_adds(&c, " --name ");
 			buf_add_shquote(&c, name);
 		}
-		todo = (json_int_t)json_array_size(list) > keep;
+		/* k3s prunes only the snapshots with this name prefix (its default
+		 * name, etcd-snapshot, when none is given) */
+		todo = (json_int_t)count_named(list, name ? name : "etcd-snapshot") > keep;
 	}
 	common_flags(&c, args);
 	buf_adds(&c, " 2>&1");
@@ -258,8 +267,16 @@ static int snap_run(struct task_ctx *ctx, const json_t *args, json_t *result, st
 			         ctx->host, ds);
 	} else if (!strcmp(op, "list")) {
 		json_t *list = list_snapshots(ctx, args, result, e);
-		if (list)
+		if (list) {
+			json_t *names = json_array();
+			size_t i;
+			json_t *it;
+			json_array_foreach (list, i, it) {
+				json_array_append_new(names, json_string(snap_name(it)));
+			}
 			json_object_set_new(result, "snapshots", list);
+			json_object_set_new(result, "names", names);
+		}
 		rc = e->code;
 	} else if (!strcmp(op, "save")) {
 		rc = save(ctx, args, name, result, e);

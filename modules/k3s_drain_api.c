@@ -183,8 +183,7 @@ static const char *pod_problem(const json_t *p, const json_t *args, int *skip)
 	int controlled = 0, ds = 0;
 	size_t i;
 	json_t *o;
-	json_array_foreach(json_object_get(md, "ownerReferences"), i, o)
-	{
+	json_array_foreach (json_object_get(md, "ownerReferences"), i, o) {
 		if (!json_is_true(json_object_get(o, "controller")))
 			continue;
 		controlled = 1;
@@ -195,8 +194,7 @@ static const char *pod_problem(const json_t *p, const json_t *args, int *skip)
 		*skip = json_is_true(json_object_get(args, "ignore_daemonsets"));
 		return *skip ? NULL : "DaemonSet-managed (use ignore_daemonsets)";
 	}
-	json_array_foreach(json_object_get(json_object_get(p, "spec"), "volumes"), i, o)
-	{
+	json_array_foreach (json_object_get(json_object_get(p, "spec"), "volumes"), i, o) {
 		if (json_object_get(o, "emptyDir") &&
 		    !json_is_true(json_object_get(args, "delete_emptydir_data")))
 			return "has local storage, emptyDir (use delete_emptydir_data)";
@@ -211,8 +209,7 @@ static struct pod *collect(const json_t *items, const json_t *args, size_t *n)
 	struct pod *pods = xcalloc(json_array_size(items) + 1, sizeof(*pods));
 	size_t i, k = 0;
 	json_t *p;
-	json_array_foreach(items, i, p)
-	{
+	json_array_foreach (items, i, p) {
 		const json_t *md = json_object_get(p, "metadata");
 		struct pod *d = &pods[k];
 		d->why = pod_problem(p, args, &d->skip);

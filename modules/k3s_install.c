@@ -104,16 +104,14 @@ static void add_exec_words(struct buf *cmd, const json_t *args, const json_t *pr
 	size_t i;
 	json_t *w;
 	if (json_is_array(extra)) {
-		json_array_foreach(extra, i, w)
-		{
+		json_array_foreach (extra, i, w) {
 			buf_addc(cmd, ' ');
 			buf_add_shquote(cmd, json_string_value(w) ? json_string_value(w) : "");
 		}
 		return;
 	}
 	json_t *words = split_exec(json_string_value(json_object_get(probe, "exec_args")));
-	json_array_foreach(words, i, w)
-	{
+	json_array_foreach (words, i, w) {
 		if (i == 0)
 			continue; /* the role word */
 		if (json_is_true(json_object_get(args, "cluster_init")) &&
@@ -175,8 +173,7 @@ static void build_script(struct buf *cmd, const json_t *args, const json_t *prob
 		buf_adds(cmd, "export INSTALL_K3S_SKIP_DOWNLOAD=true\n");
 	const char *k;
 	json_t *v;
-	json_object_foreach(json_object_get(args, "install_env"), k, v)
-	{
+	json_object_foreach (json_object_get(args, "install_env"), k, v) {
 		char *text = json_is_string(v) ? xstrdup(json_string_value(v))
 		                               : json_dumps(v, JSON_ENCODE_ANY);
 		buf_addf(cmd, "export %s=", k);

@@ -140,8 +140,7 @@ static json_t *movable_pods(struct task_ctx *ctx, struct conn *c, const char *no
 		out = json_array();
 		size_t i;
 		json_t *p;
-		json_array_foreach(json_object_get(doc, "items"), i, p)
-		{
+		json_array_foreach (json_object_get(doc, "items"), i, p) {
 			json_t *md = json_object_get(p, "metadata");
 			const char *phase = json_string_value(
 			    json_object_get(json_object_get(p, "status"), "phase"));
@@ -153,8 +152,7 @@ static json_t *movable_pods(struct task_ctx *ctx, struct conn *c, const char *no
 			int ds = 0;
 			size_t j;
 			json_t *o;
-			json_array_foreach(json_object_get(md, "ownerReferences"), j, o)
-			{
+			json_array_foreach (json_object_get(md, "ownerReferences"), j, o) {
 				const char *k = json_string_value(json_object_get(o, "kind"));
 				ds |= k && !strcmp(k, "DaemonSet");
 			}
@@ -190,7 +188,8 @@ static void explain_failure(const char *out, struct buf *why, json_t *blocked)
 				size_t i;
 				json_t *x;
 				int dup = 0;
-				json_array_foreach(blocked, i, x) dup |= json_equal(x, s);
+				json_array_foreach (blocked, i, x)
+					dup |= json_equal(x, s);
 				if (!dup) {
 					json_array_append(blocked, s);
 					buf_addf(why, "%s%s/%s: %s", why->len ? "; " : "", ns, name,
@@ -369,8 +368,7 @@ static const char *ready_status(const json_t *node)
 {
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(json_object_get(node, "status"), "conditions"), i, c)
-	{
+	json_array_foreach (json_object_get(json_object_get(node, "status"), "conditions"), i, c) {
 		const char *t = json_string_value(json_object_get(c, "type"));
 		if (t && !strcmp(t, "Ready"))
 			return json_string_value(json_object_get(c, "status"));

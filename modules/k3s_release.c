@@ -154,8 +154,7 @@ static char *from_collection(const char *base, const char *channel, long timeout
 	doc = json_loadb(buf_str(&a.body), a.body.len, 0, NULL);
 	size_t i;
 	json_t *ch;
-	json_array_foreach(json_object_get(doc, "data"), i, ch)
-	{
+	json_array_foreach (json_object_get(doc, "data"), i, ch) {
 		if (strcmp(json_str_or(json_object_get(ch, "id")), channel))
 			continue;
 		const char *latest = json_string_value(json_object_get(ch, "latest"));

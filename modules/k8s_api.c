@@ -10,8 +10,7 @@ static const json_t *named(const json_t *list, const char *name)
 {
 	size_t i;
 	json_t *it;
-	json_array_foreach(list, i, it)
-	{
+	json_array_foreach (list, i, it) {
 		const char *n = json_string_value(json_object_get(it, "name"));
 		if (!name || (n && !strcmp(n, name)))
 			return it;

@@ -193,6 +193,35 @@ check "upgrade over ssh exits 0" test $? = 0
 check "every node runs v1.31.5+k3s1" all_at v1.31.5+k3s1
 check "agents stay agents after the ssh upgrade" agents_are_agents
 
+# the other playbooks and ad-hoc work on the healthy cluster
+other() { # other NAME PLAYBOOK ARGS...
+	local name=$1 pb=$2
+	shift 2
+	timeout 300 "$DROVER" run -i "$DROVER_LAB_STATE/inventory/pct.ini" -e "@$OUT/vars.yml" \
+		"$TOP/playbooks/$pb" "$@" >"$OUT/$name" 2>&1
+	local rc=$?
+	printf -- '--- drover run %s (%s): rc=%d\n' "$name" "$pb" "$rc"
+	tail -n 12 "$OUT/$name" | sed 's/^/    /'
+	return $rc
+}
+other health k3s-health.yaml
+check "k3s-health passes on a healthy cluster" test $? = 0
+check "k3s-health summarises nodes and versions" has health "3 nodes Ready at v1.31.5+k3s1"
+other install install-k3s.yaml -e k3s_version=v1.31.5+k3s1
+check "install-k3s on an installed cluster exits 0" test $? = 0
+check "install-k3s changes nothing there" recap_changed_zero install
+other snap1 etcd-snapshot.yaml -e snapshot_name=before-change
+check "etcd-snapshot takes a snapshot" test $? = 0
+check "the snapshot is listed" has snap1 "before-change-k3s-s-01"
+other snap2 etcd-snapshot.yaml -e snapshot_name=before-change
+check "a second etcd-snapshot run changes nothing" recap_changed_zero snap2
+adhoc versions k3s_agents -- k3s --version
+check "ad-hoc k3s --version on the agents" test "$(grep -c 'k3s version v1.31.5+k3s1' "$OUT/versions")" = 2
+check "ad-hoc lines as Ansible's" has versions "k3s-w-01 | CHANGED | rc=0 >>"
+adhoc snapadhoc k3s_servers -m etcd_snapshot -a 'name=adhoc-snap'
+check "ad-hoc etcd_snapshot on the servers" test $? = 0
+check "ad-hoc etcd_snapshot reports changed" has snapadhoc "k3s-s-01 | CHANGED"
+
 # a NotReady node fails the preflight, before anything moves
 on k3s-w-02 'mkdir -p /etc/rancher/k3s/standin && touch /etc/rancher/k3s/standin/stay-not-ready'
 run preflight pct.ini -e k3s_version=v1.31.6+k3s1 -e k3s_ready_timeout=20

@@ -153,8 +153,16 @@ static int pct_exec(struct conn *c, const struct conn_job *j, struct conn_result
 	struct buf cmd = BUF_INIT;
 	int ret;
 
+	/* pct sets PATH=/sbin:/bin:/usr/sbin:/usr/bin before attaching, which
+	 * hides /usr/local/bin (where k3s lives). Give commands the PATH sshd
+	 * gives them, so a playbook runs the same over pct as over ssh. */
+	struct buf inner = BUF_INIT;
+	buf_adds(&inner, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; "
+	                 "export PATH\n");
+	buf_adds(&inner, j->cmd);
 	buf_addf(&cmd, "pct exec %s -- /bin/sh -c ", p->vmid);
-	buf_add_shquote(&cmd, j->cmd);
+	buf_add_shquote(&cmd, buf_str(&inner));
+	buf_release(&inner);
 	pj.cmd = buf_str(&cmd);
 	ret = c->parent->ops->exec(c->parent, &pj, r, e);
 	/* pct exec itself failing on a container that stopped since: the host is
