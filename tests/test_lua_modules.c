@@ -239,6 +239,7 @@ static void test_lua_module(void **state)
 		fail_msg("%s", err_format(&e, msg, sizeof(msg)));
 	/* loading the same file again is a no-op */
 	assert_int_equal(lua_modules_load_file("lua/modules/probe.lua", &e), 0);
+	assert_int_equal(lua_modules_load_file("./lua/../lua/modules/probe.lua", &e), 0);
 	def = module_find("lua_probe");
 	assert_non_null(def);
 	assert_string_equal(def->summary, "test fixture");

@@ -24,6 +24,7 @@
 struct lua_module {
 	struct module_def def;
 	char *path;
+	char *real; /* realpath, to know the same file under another name */
 	char *text;
 	size_t len;
 };
@@ -52,9 +53,9 @@ RUN8(7)
 #define ENT8(a)                                                                                    \
 	run_##a##0, run_##a##1, run_##a##2, run_##a##3, run_##a##4, run_##a##5, run_##a##6,        \
 	    run_##a##7,
-    static int (*const entry[MAX_LUA_MODULES])(struct task_ctx *, const json_t *, json_t *,
-                                               struct err *) = {
-        ENT8(0) ENT8(1) ENT8(2) ENT8(3) ENT8(4) ENT8(5) ENT8(6) ENT8(7)};
+static int (*const entry[MAX_LUA_MODULES])(struct task_ctx *, const json_t *, json_t *,
+                                           struct err *) = {ENT8(0) ENT8(1) ENT8(2) ENT8(3) ENT8(4)
+                                                                ENT8(5) ENT8(6) ENT8(7)};
 
 static const char *const type_names[] = {"str",  "int",  "float", "bool", "list",
                                          "dict", "path", "raw",   "mode", NULL};
@@ -367,6 +368,7 @@ static void free_module(struct lua_module *m)
 	free((char *)m->def.summary);
 	free((char *)m->def.description);
 	free(m->path);
+	free(m->real);
 	free(m->text);
 	free(m);
 }
@@ -423,7 +425,7 @@ static int add_module(struct lua_module *m, struct err *e)
 	for (int i = 0; i < nslots; i++) {
 		if (strcmp(slots[i]->def.name, m->def.name))
 			continue;
-		if (!strcmp(slots[i]->path, m->path))
+		if (!strcmp(slots[i]->real, m->real))
 			return 1; /* the same file again */
 		return err_set(e, ERR_GENERIC, m->path, 0, 0,
 		               "Lua module '%s' is already defined in %s", m->def.name,
@@ -445,6 +447,9 @@ int lua_modules_load_file(const char *path, struct err *e)
 	struct lua_module *m = xcalloc(1, sizeof(*m));
 	int ret;
 	m->path = xstrdup(path);
+	m->real = realpath(path, NULL);
+	if (!m->real)
+		m->real = xstrdup(path);
 	if (!(m->text = read_file(path, &m->len))) {
 		free_module(m);
 		return err_set(e, ERR_IO, path, 0, 0, "cannot read Lua module");
