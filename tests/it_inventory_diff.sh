@@ -58,6 +58,11 @@ for case in data/inventory/*/; do
 		h=${h%.json}
 		same "$name --host $h" "$f" "$DROVER_BIN" inventory "$@" --host "$h"
 	done
+	for f in expected.graph.*; do
+		[ -f "$f" ] || continue
+		g=${f#expected.graph.}
+		same "$name --graph $g" "$f" "$DROVER_BIN" inventory "$@" --graph "$g"
+	done
 	if [ -f patterns ]; then
 		while IFS=$'\t' read -r pat lim; do
 			[ -n "$pat" ] || continue

@@ -7,10 +7,12 @@
 # Each case directory holds:
 #   args   the -i sources, one per line, relative to the case directory
 #   show   (optional) host names or patterns for --host, one per line
+#   graph  (optional) group names for --graph GROUP, one per line
 #   patterns (optional) lines "PATTERN" or "PATTERN<TAB>LIMIT" for
 #          `ansible PATTERN --list-hosts [-l LIMIT]`
 # and gets expected.json (--list), expected.graph (--graph), expected.yaml
-# (--list --yaml), expected.host.NAME.json (--host NAME) and
+# (--list --yaml), expected.host.NAME.json (--host NAME),
+# expected.graph.GROUP (--graph GROUP) and
 # expected.list-hosts (each pattern's stdout and exit code).
 #
 # Ansible walks grandchild groups through a Python set, so the order of hosts
@@ -44,6 +46,11 @@ for case in "$here"/data/inventory/*/; do
 			while IFS= read -r h; do
 				[ -n "$h" ] && "$AI" "$@" --host "$h" >"expected.host.$h.json"
 			done <show
+		fi
+		if [ -f graph ]; then
+			while IFS= read -r g; do
+				[ -n "$g" ] && "$AI" "$@" --graph "$g" >"expected.graph.$g"
+			done <graph
 		fi
 		if [ -f patterns ]; then
 			while IFS=$'\t' read -r pat lim; do
