@@ -10,6 +10,7 @@
 
 struct apisrv {
 	pid_t pid;
+	int port;
 	char state[64];
 	char *kubeconfig;
 };
@@ -67,7 +68,7 @@ static void apisrv_start(struct apisrv *a)
 	a->kubeconfig = xasprintf("%s/admin.kubeconfig", a->state);
 	setenv("DROVER_TEST_KUBECONFIG", a->kubeconfig, 1);
 	for (int i = 0; i < 5; i++)
-		if (apisrv_try(a, 20000 + (getpid() * 7 + i * 131) % 20000) == 0)
+		if (apisrv_try(a, a->port = 20000 + (getpid() * 7 + i * 131) % 20000) == 0)
 			return;
 	fail_msg("cannot start the Kubernetes API stand-in");
 }
@@ -413,6 +414,26 @@ static void test_node_labels(void)
 	mod_run_release(&m);
 }
 
+/* drover.http over TLS: the stand-in's own CA verifies it, no CA fails. */
+static void test_https(struct apisrv *a)
+{
+	struct test_env *t = env_new();
+	char *body =
+	    xasprintf("local url = 'https://127.0.77.1:%d/version'\n"
+	              "local r, err = drover.http{url = url, ca = '%s/ca.crt', timeout = 10}\n"
+	              "assert(r, err)\n"
+	              "assert(r.status >= 200 and r.status < 500, r.status)\n"
+	              "local none, why = drover.http{url = url, timeout = 10}\n"
+	              "assert(none == nil and why:match('certificate'), why)\n"
+	              "assert(drover.http{url = url, insecure = true, timeout = 10})",
+	              a->port, a->state);
+	char *veto = run_body(body, NULL, t);
+	if (veto)
+		fail_msg("https: %s", veto);
+	free(body);
+	env_free(t);
+}
+
 static void test_k8s_standin(void **state)
 {
 	struct apisrv a;
@@ -420,6 +441,7 @@ static void test_k8s_standin(void **state)
 	apisrv_start(&a);
 	test_cluster_gate(&a);
 	test_node_labels();
+	test_https(&a);
 	apisrv_stop(&a);
 }
 
