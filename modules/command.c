@@ -145,8 +145,7 @@ static int build_cmd(const json_t *args, int shell, struct buf *cmd, json_t **sh
 	}
 	size_t i;
 	json_t *w;
-	json_array_foreach(words, i, w)
-	{
+	json_array_foreach (words, i, w) {
 		char *text = json_is_string(w) ? xstrdup(json_string_value(w)) : tmpl_to_text(w);
 		if (i)
 			buf_addc(cmd, ' ');
@@ -190,6 +189,9 @@ static void skipped_by_guard(json_t *result, const json_t *args, char which, int
 	json_object_set_new(result, "stderr", json_string(""));
 	json_object_set_new(result, "stderr_lines", json_array());
 	json_object_set_new(result, "rc", json_integer(0));
+	json_object_set_new(result, "start", json_null());
+	json_object_set_new(result, "end", json_null());
+	json_object_set_new(result, "delta", json_null());
 	mod_set_changed(result, 0);
 }
 

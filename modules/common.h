@@ -167,6 +167,9 @@ int mod_copy_dir(struct task_ctx *ctx, const json_t *args, const char *local, js
 /* sha1 of data as 40 lower-case hex characters. */
 void mod_sha1(const void *data, size_t len, char out[41]);
 
+/* md5 of data as 32 lower-case hex characters (copy's md5sum). */
+void mod_md5(const void *data, size_t len, char out[33]);
+
 /* Split text into a JSON list of lines (without their newlines). */
 json_t *mod_lines(const char *text, size_t len);
 

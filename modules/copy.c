@@ -265,6 +265,9 @@ int mod_copy_data(struct task_ctx *ctx, const json_t *args, const char *data, si
 	mod_sha1(data, len, sum);
 	json_object_set_new(result, "dest", json_string(dest));
 	json_object_set_new(result, "checksum", json_string(sum));
+	char md5[33];
+	mod_md5(data, len, md5);
+	json_object_set_new(result, "md5sum", json_string(md5));
 	if (src_label)
 		json_object_set_new(result, "src", json_string(src_label));
 	if (st->exists && st->type == 'd') {

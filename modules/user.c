@@ -166,8 +166,7 @@ static char *groups_change(const json_t *args, const struct account *a, int *app
 	*append = mod_bool(args, "append");
 	if (!want)
 		return NULL;
-	json_array_foreach(want, i, g)
-	{
+	json_array_foreach (want, i, g) {
 		const char *s = json_string_value(g);
 		if (!s || !*s || !strcmp(s, a->group))
 			continue;
@@ -214,16 +213,24 @@ static void add_common(struct buf *cmd, const json_t *args, const struct account
 		opt(cmd, "-c", comment), *ch = 1;
 }
 
-static void user_result(json_t *result, const json_t *args, const struct account *a)
+/* The keys Ansible's user module returns; the creation ones only for a
+ * new account. */
+static void user_result(json_t *result, const json_t *args, const struct account *a, int created)
 {
 	json_object_set_new(result, "uid", json_integer(atoll(a->uid)));
 	json_object_set_new(result, "group", json_integer(atoll(a->gid)));
 	json_object_set_new(result, "home", json_string(a->home));
 	json_object_set_new(result, "shell", json_string(a->shell));
 	json_object_set_new(result, "comment", json_string(a->comment));
-	json_object_set_new(result, "groups", json_string(a->groups));
-	json_object_set_new(result, "system", json_boolean(mod_bool(args, "system")));
-	json_object_set_new(result, "create_home", json_boolean(mod_bool(args, "create_home")));
+	json_object_set_new(result, "append", json_boolean(mod_bool(args, "append")));
+	json_object_set_new(result, "move_home", json_boolean(mod_bool(args, "move_home")));
+	if (json_object_get(args, "groups"))
+		json_object_set_new(result, "groups", json_string(a->groups));
+	if (created) {
+		json_object_set_new(result, "system", json_boolean(mod_bool(args, "system")));
+		json_object_set_new(result, "create_home",
+		                    json_boolean(mod_bool(args, "create_home")));
+	}
 }
 
 static void user_query(struct buf *cmd, const char *name)
@@ -286,7 +293,7 @@ static int user_run(struct task_ctx *ctx, const json_t *args, json_t *result, st
 	buf_add_shquote(&cmd, name);
 	buf_addc(&cmd, '\n');
 	if (!changed) {
-		user_result(result, args, &a);
+		user_result(result, args, &a, !a.exists);
 		mod_set_changed(result, 0);
 		goto out;
 	}
@@ -294,7 +301,7 @@ static int user_run(struct task_ctx *ctx, const json_t *args, json_t *result, st
 	    json_is_true(json_object_get(result, "failed")))
 		goto out;
 	if (ctx->check) {
-		user_result(result, args, &a);
+		user_result(result, args, &a, !a.exists);
 		goto out;
 	}
 	conn_result_release(&r);
@@ -302,7 +309,7 @@ static int user_run(struct task_ctx *ctx, const json_t *args, json_t *result, st
 	user_query(&cmd, name);
 	if ((ret = mod_sh(ctx, buf_str(&cmd), &r, e)) == 0) {
 		read_account(buf_str(&r.out), &now);
-		user_result(result, args, &now);
+		user_result(result, args, &now, !a.exists);
 	}
 out:
 	free(groups);

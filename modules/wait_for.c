@@ -141,6 +141,14 @@ static int wait_for_run(struct task_ctx *ctx, const json_t *args, json_t *result
 		json_object_set_new(result, "port", json_integer(mod_int(args, "port")));
 	if (mod_str(args, "path"))
 		json_object_set_new(result, "path", json_string(mod_str(args, "path")));
+	if (!mod_int(args, "port"))
+		json_object_set_new(result, "port", json_null());
+	json_object_set_new(result, "search_regex",
+	                    mod_str(args, "search_regex")
+	                        ? json_string(mod_str(args, "search_regex"))
+	                        : json_null());
+	json_object_set_new(result, "match_groups", json_array());
+	json_object_set_new(result, "match_groupdict", json_object());
 	mod_set_changed(result, 0);
 	if (!ok && !(to && nothing))
 		timeout_msg(args, result);

@@ -448,6 +448,7 @@ static void test_copy_content(void **state)
 	json_t *r =
 	    run("copy", "{\"content\": \"hello\\n\", \"dest\": \"%s\", \"mode\": 416}", P("c"));
 	assert_string_equal(s(r, "checksum"), "f572d396fae9206628714fb2ce00f72e94f2258f");
+	assert_string_equal(s(r, "md5sum"), "b1946ac92492d2347c6235b4d2611184");
 	assert_string_equal(s(r, "mode"), "0640");
 	assert_string_equal(s(r, "state"), "file");
 	assert_string_equal(s(r, "dest"), P("c"));
@@ -738,8 +739,7 @@ static void test_edit_cases_from_ansible(void **state)
 	if (!cases)
 		fail_msg("modules/edit_cases.json: %s", je.text);
 	assert_true(json_array_size(cases) >= 30);
-	json_array_foreach(cases, i, c)
-	{
+	json_array_foreach (cases, i, c) {
 		char path[600], fmt[64];
 		snprintf(path, sizeof(path), "%s/edit%zu", dir, i);
 		const json_t *in = json_object_get(c, "input");
