@@ -12,6 +12,7 @@
 #include "util/mem.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -433,18 +434,23 @@ static const char *const resolver_res[] = {
     "|[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9])$",
 };
 
+#define NRES (sizeof(resolver_res) / sizeof(resolver_res[0]))
+
+static regex_t resolver_re[NRES];
+static pthread_once_t resolver_once = PTHREAD_ONCE_INIT;
+
+/* Compiled once for the process; to_nice_yaml runs on worker threads. */
+static void resolver_compile(void)
+{
+	for (size_t i = 0; i < NRES; i++)
+		if (regcomp(&resolver_re[i], resolver_res[i], REG_EXTENDED | REG_NOSUB))
+			abort();
+}
+
 static int resolves_to_other(const char *s)
 {
-	static regex_t re[sizeof(resolver_res) / sizeof(resolver_res[0])];
-	static int compiled;
-	/* Compiled once; the race between threads is benign (same result) but
-	 * keep it simple: callers dump from one thread at a time per value. */
-	if (!compiled) {
-		for (size_t i = 0; i < sizeof(re) / sizeof(re[0]); i++)
-			if (regcomp(&re[i], resolver_res[i], REG_EXTENDED | REG_NOSUB))
-				abort();
-		compiled = 1;
-	}
+	regex_t *re = resolver_re;
+	pthread_once(&resolver_once, resolver_compile);
 	/* Python's $ also matches before one trailing newline. */
 	size_t len = strlen(s);
 	char *copy = NULL;
@@ -453,7 +459,7 @@ static int resolves_to_other(const char *s)
 		s = copy;
 	}
 	int hit = 0;
-	for (size_t i = 0; i < sizeof(re) / sizeof(re[0]) && !hit; i++)
+	for (size_t i = 0; i < NRES && !hit; i++)
 		hit = regexec(&re[i], s, 0, NULL, 0) == 0;
 	free(copy);
 	return hit;
@@ -590,8 +596,7 @@ static void emit_sequence(struct emitter *em, const json_t *v)
 	increase_indent(em, 0, indentless);
 	size_t i;
 	const json_t *item;
-	json_array_foreach(v, i, item)
-	{
+	json_array_foreach (v, i, item) {
 		write_indent(em);
 		write_indicator(em, "-", 1, 0, 1);
 		emit_node(em, item, 0, 1, 0, 0);
@@ -621,7 +626,8 @@ static void emit_mapping(struct emitter *em, const json_t *v)
 	const char **keys = xmalloc(n * sizeof(*keys));
 	const char *k;
 	json_t *val;
-	json_object_foreach((json_t *)v, k, val) keys[i++] = k;
+	json_object_foreach ((json_t *)v, k, val)
+		keys[i++] = k;
 	qsort(keys, n, sizeof(*keys), cmp_str);
 	for (i = 0; i < n; i++) {
 		json_t *key = json_string(keys[i]);
@@ -648,10 +654,13 @@ static int all_scalars(const json_t *v)
 	const char *k;
 	json_t *x;
 	if (json_is_array(v)) {
-		json_array_foreach(v, i, x) if (json_is_array(x) || json_is_object(x)) return 0;
+		json_array_foreach (v, i, x)
+			if (json_is_array(x) || json_is_object(x))
+				return 0;
 	} else {
-		json_object_foreach((json_t *)v, k,
-		                    x) if (json_is_array(x) || json_is_object(x)) return 0;
+		json_object_foreach ((json_t *)v, k, x)
+			if (json_is_array(x) || json_is_object(x))
+				return 0;
 	}
 	return 1;
 }
@@ -669,7 +678,8 @@ static void emit_flow(struct emitter *em, const json_t *v)
 		json_t *x;
 		keys = xmalloc((n + 1) * sizeof(*keys));
 		i = 0;
-		json_object_foreach((json_t *)v, k, x) keys[i++] = k;
+		json_object_foreach ((json_t *)v, k, x)
+			keys[i++] = k;
 		qsort(keys, n, sizeof(*keys), cmp_str);
 	}
 	for (i = 0; i < n; i++) {
