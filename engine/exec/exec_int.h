@@ -54,8 +54,9 @@ struct prun {
 	json_t *batch_names;
 	struct hstate **batch;
 	int nbatch;
-	int stop; /* 1 batch all failed, 2 end of run (any_errors_fatal, max_fail_percentage), 3
-	             end_play */
+	/* 1 every host of the batch failed, 2 end the run (any_errors_fatal,
+	 * max_fail_percentage), 3 end_play, 4 end_batch */
+	int stop;
 	int free_strategy;
 	struct pb_list handlers; /* play handlers plus included roles' */
 	const char *section_kind;

@@ -28,8 +28,7 @@ static json_t *with_items(json_t *terms)
 	json_t *out = json_array();
 	size_t i;
 	json_t *v;
-	json_array_foreach(terms, i, v)
-	{
+	json_array_foreach (terms, i, v) {
 		if (json_is_array(v))
 			json_array_extend(out, v);
 		else
@@ -49,8 +48,7 @@ static json_t *with_dict(json_t *d, struct err *e)
 		return NULL;
 	}
 	out = json_array();
-	json_object_foreach(d, k, v)
-	{
+	json_object_foreach (d, k, v) {
 		json_array_append_new(out, json_pack("{ss sO}", "key", k, "value", v));
 	}
 	return out;
@@ -62,8 +60,7 @@ static json_t *with_sequence(json_t *terms, struct err *e)
 	json_t *out = json_array();
 	size_t i;
 	json_t *t;
-	json_array_foreach(terms, i, t)
-	{
+	json_array_foreach (terms, i, t) {
 		long start = 1, end = 0, stride = 1, count = -1;
 		const char *fmt = "%d";
 		char fbuf[64] = "";
@@ -112,14 +109,11 @@ static json_t *with_nested(json_t *terms)
 	json_array_append_new(out, json_array());
 	size_t i, j, k;
 	json_t *l, *v, *p;
-	json_array_foreach(terms, i, l)
-	{
+	json_array_foreach (terms, i, l) {
 		json_t *next = json_array();
 		json_t *ll = listify(json_incref(l));
-		json_array_foreach(out, j, p)
-		{
-			json_array_foreach(ll, k, v)
-			{
+		json_array_foreach (out, j, p) {
+			json_array_foreach (ll, k, v) {
 				json_t *c = json_copy(p);
 				json_array_append(c, v);
 				json_array_append_new(next, c);
@@ -137,11 +131,12 @@ static json_t *with_together(json_t *terms)
 	json_t *out = json_array();
 	size_t n = 0, i, j;
 	json_t *l;
-	json_array_foreach(terms, i, l) if (json_array_size(l) > n) n = json_array_size(l);
+	json_array_foreach (terms, i, l)
+		if (json_array_size(l) > n)
+			n = json_array_size(l);
 	for (j = 0; j < n; j++) {
 		json_t *row = json_array();
-		json_array_foreach(terms, i, l)
-		{
+		json_array_foreach (terms, i, l) {
 			json_t *v = json_array_get(l, j);
 			json_array_append(row, v ? v : json_null());
 		}
@@ -162,8 +157,7 @@ static json_t *with_subelements(json_t *terms, struct err *e)
 		return NULL;
 	}
 	json_t *out = json_array();
-	json_array_foreach(list, i, el)
-	{
+	json_array_foreach (list, i, el) {
 		const json_t *subs = json_object_get(el, key);
 		if (!json_is_array(subs)) {
 			json_decref(out);
@@ -174,8 +168,7 @@ static json_t *with_subelements(json_t *terms, struct err *e)
 		/* the item's first element is the dict without the subelement key */
 		json_t *rest = json_copy(el);
 		json_object_del(rest, key);
-		json_array_foreach(subs, j, sub)
-		{
+		json_array_foreach (subs, j, sub) {
 			json_array_append_new(out, json_pack("[OO]", rest, sub));
 		}
 		json_decref(rest);
@@ -189,8 +182,7 @@ static json_t *with_indexed(json_t *terms)
 	size_t i;
 	json_t *v;
 	json_t *flat = with_items(terms);
-	json_array_foreach(flat, i, v)
-	{
+	json_array_foreach (flat, i, v) {
 		json_array_append_new(out, json_pack("[IO]", (json_int_t)i, v));
 	}
 	json_decref(flat);
@@ -223,8 +215,7 @@ static json_t *with_fileglob(const struct pb_task *t, json_t *terms)
 	json_t *out = json_array();
 	size_t i;
 	json_t *v;
-	json_array_foreach(terms, i, v)
-	{
+	json_array_foreach (terms, i, v) {
 		const char *pat = json_string_value(v);
 		glob_t g;
 		if (!pat)
@@ -248,13 +239,11 @@ static json_t *with_first_found(const struct pb_task *t, json_t *terms, struct e
 {
 	size_t i, j;
 	json_t *v, *f;
-	json_array_foreach(terms, i, v)
-	{
+	json_array_foreach (terms, i, v) {
 		json_t *files = json_is_object(v) ? json_object_get(v, "files") : v;
 		json_t *paths = json_is_object(v) ? json_object_get(v, "paths") : NULL;
 		json_t *fl = listify(json_incref(files));
-		json_array_foreach(fl, j, f)
-		{
+		json_array_foreach (fl, j, f) {
 			char *found = NULL;
 			const char *name = json_string_value(f);
 			if (!name)
@@ -319,7 +308,9 @@ json_t *exec_loop_items(const struct pb_task *t, const json_t *vars, struct err 
 		}
 		return terms;
 	}
-	json_object_foreach(t->kw, k, v) if (str_startswith(k, "with_")) with = k;
+	json_object_foreach (t->kw, k, v)
+		if (str_startswith(k, "with_"))
+			with = k;
 	if (!with)
 		return NULL;
 	if (!(terms = render(t, with, vars, e)))

@@ -64,8 +64,9 @@ static int in_list(const json_t *l, const char *s)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(l, i,
-	                   v) if (json_is_string(v) && !strcmp(json_string_value(v), s)) return 1;
+	json_array_foreach (l, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), s))
+			return 1;
 	return 0;
 }
 
@@ -73,8 +74,9 @@ static int intersects(const json_t *a, const json_t *b)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(a, i,
-	                   v) if (json_is_string(v) && in_list(b, json_string_value(v))) return 1;
+	json_array_foreach (a, i, v)
+		if (json_is_string(v) && in_list(b, json_string_value(v)))
+			return 1;
 	return 0;
 }
 
@@ -356,6 +358,8 @@ static void run_meta(struct prun *pr, struct pb_task *t, struct hstate **hs, int
 		pthread_mutex_lock(&pr->x->lock);
 		if (!strcmp(verb, "end_play"))
 			pr->stop = 3;
+		else if (!strcmp(verb, "end_batch"))
+			pr->stop = 4;
 		else if (!strcmp(verb, "end_host"))
 			h->ended = 1;
 		else if (!strcmp(verb, "clear_facts"))
@@ -363,6 +367,8 @@ static void run_meta(struct prun *pr, struct pb_task *t, struct hstate **hs, int
 		else if (!strcmp(verb, "clear_host_errors"))
 			h->failed = 0;
 		pthread_mutex_unlock(&pr->x->lock);
+		if (pr->stop)
+			break; /* end_play/end_batch: the other hosts never reach it */
 	}
 out:
 	free(title);
@@ -406,8 +412,9 @@ static int notified(struct hstate *h, const struct pb_task *t)
 	json_t *v;
 	if (json_is_string(listen))
 		hit |= !!json_object_get(h->notified, json_string_value(listen));
-	json_array_foreach(listen, i, v) if (json_is_string(v)) hit |=
-	    !!json_object_get(h->notified, json_string_value(v));
+	json_array_foreach (listen, i, v)
+		if (json_is_string(v))
+			hit |= !!json_object_get(h->notified, json_string_value(v));
 	free(title);
 	return hit;
 }

@@ -66,8 +66,7 @@ static int load_vars_files(struct prun *pr, struct err *e)
 	json_object_update(ctxvars, pr->x->cfg->extra_vars);
 	if (json_is_string(vf))
 		vf = NULL; /* checked by the loader; a single name is a list of one */
-	json_array_foreach(vf, i, entry)
-	{
+	json_array_foreach (vf, i, entry) {
 		json_t *names = json_is_array(entry) ? json_incref(entry) : json_pack("[O]", entry);
 		struct tmpl_ctx c;
 		exec_tmpl_ctx(NULL, ctxvars, &c);
@@ -108,8 +107,7 @@ static int vars_prompt(struct prun *pr, struct err *e)
 	const json_t *vp = json_object_get(pr->play->kw, "vars_prompt");
 	size_t i;
 	json_t *p;
-	json_array_foreach(vp, i, p)
-	{
+	json_array_foreach (vp, i, p) {
 		const char *name = json_string_value(json_object_get(p, "name"));
 		const json_t *def = json_object_get(p, "default");
 		if (!name) {
@@ -318,7 +316,7 @@ static void play_batches(struct prun *pr, struct hstate **all, int nall)
 		done += sz;
 		if (pr->stop == 2)
 			x->abort = 1;
-		if (pr->stop >= 2 || (pr->stop == 1 && !alive))
+		if (pr->stop == 2 || pr->stop == 3 || (pr->stop == 1 && !alive))
 			break;
 		pr->stop = 0;
 	}

@@ -22,9 +22,10 @@ struct item_run {
 	struct prun *pr;
 	struct pb_task *t;
 	struct hstate *h;
-	json_t *vars;       /* the vars for this item (owned) */
-	const char *action; /* short module name */
-	char *delegate;     /* rendered delegate_to, or NULL */
+	json_t *vars;        /* the vars for this item (owned) */
+	const char *action;  /* short module name */
+	const json_t *items; /* the loop's items, while looping */
+	char *delegate;      /* rendered delegate_to, or NULL */
 };
 
 static json_t *fail_result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -63,8 +64,7 @@ static int eval_cond(const struct pb_task *t, const json_t *owner, const char *k
 	if (json_is_array(cond)) {
 		size_t i;
 		json_t *v;
-		json_array_foreach(cond, i, v)
-		{
+		json_array_foreach (cond, i, v) {
 			if (!srcpos_get(v, &sp)) {
 				c.file = sp.file;
 				c.line = sp.line;
@@ -170,8 +170,7 @@ static json_t *conn_subset(const struct pb_task *t, const json_t *vars, const js
 	const char *k;
 	struct tmpl_ctx c;
 	exec_tmpl_ctx(t, from, &c);
-	json_object_foreach((json_t *)vars, k, v)
-	{
+	json_object_foreach ((json_t *)vars, k, v) {
 		if (!is_conn_var(k))
 			continue;
 		json_t *r = NULL;
@@ -232,7 +231,9 @@ static void env_add(struct item_run *ir, const json_t *env, json_t *all)
 		return;
 	if (json_is_object(r))
 		json_object_update(all, r);
-	json_array_foreach(r, i, d) if (json_is_object(d)) json_object_update(all, d);
+	json_array_foreach (r, i, d)
+		if (json_is_object(d))
+			json_object_update(all, d);
 	json_decref(r);
 }
 
@@ -255,8 +256,7 @@ static char **env_list(struct item_run *ir)
 	char **out = xcalloc(json_object_size(all) + 1, sizeof(*out));
 	const char *k;
 	n = 0;
-	json_object_foreach(all, k, d)
-	{
+	json_object_foreach (all, k, d) {
 		char *s = tmpl_to_text(d);
 		out[n++] = xasprintf("%s=%s", k, s);
 		free(s);
@@ -604,6 +604,21 @@ static char *delegate_of(struct item_run *ir)
 	return kw_str(ir->pr, ir->t, "delegate_to", ir->vars);
 }
 
+/* loop_control.extended: ansible_loop as TaskExecutor._run_loop sets it. */
+static json_t *loop_extended(const json_t *items, size_t i)
+{
+	size_t n = json_array_size(items);
+	json_t *l = json_pack("{sI sI sb sb sI sI sI sO}", "index", (json_int_t)i + 1, "index0",
+	                      (json_int_t)i, "first", i == 0, "last", i + 1 == n, "length",
+	                      (json_int_t)n, "revindex", (json_int_t)(n - i), "revindex0",
+	                      (json_int_t)(n - i - 1), "allitems", items);
+	if (i + 1 < n)
+		json_object_set(l, "nextitem", json_array_get(items, i + 1));
+	if (i > 0)
+		json_object_set(l, "previtem", json_array_get(items, i - 1));
+	return l;
+}
+
 /* One loop item: its vars, when, run, the item keys of its result, and its
  * line of output. New reference. */
 static json_t *loop_item(struct item_run *ir, const json_t *item, size_t i)
@@ -618,6 +633,8 @@ static json_t *loop_item(struct item_run *ir, const json_t *item, size_t i)
 	json_object_set_new(ir->vars, "ansible_loop_var", json_string(loop_var));
 	if (index_var)
 		json_object_set_new(ir->vars, index_var, json_integer((json_int_t)i));
+	if (json_is_true(json_object_get(lc, "extended")))
+		json_object_set_new(ir->vars, "ansible_loop", loop_extended(ir->items, i));
 	free(ir->delegate); /* delegate_to may name the item */
 	ir->delegate = delegate_of(ir);
 	err_init(&e);
@@ -631,6 +648,9 @@ static json_t *loop_item(struct item_run *ir, const json_t *item, size_t i)
 		json_object_set_new(r, index_var, json_integer((json_int_t)i));
 		json_object_set_new(r, "ansible_index_var", json_string(index_var));
 	}
+	if (json_object_get(ir->vars, "ansible_loop") &&
+	    json_is_true(json_object_get(lc, "extended")))
+		json_object_set(r, "ansible_loop", json_object_get(ir->vars, "ansible_loop"));
 	show_diff(ir, r);
 	json_t *lab = label_of(ir, item), *sh = shown(ir, r);
 	output_result(ir->pr->x->cfg->out, ir->h->name, delegate_label(ir), ir->action,
@@ -649,10 +669,10 @@ static json_t *run_loop(struct item_run *ir, json_t *items)
 	size_t i;
 	json_t *item;
 	int any_changed = 0, any_failed = 0, all_skipped = 1;
-	json_array_foreach(items, i, item)
-	{
+	json_array_foreach (items, i, item) {
 		if (i && json_is_number(pause))
 			usleep((useconds_t)(json_number_value(pause) * 1e6));
+		ir->items = items;
 		json_t *r = loop_item(ir, item, i);
 		enum out_status st = status_of(r);
 		any_changed |= st == ST_CHANGED || json_is_true(json_object_get(r, "changed"));
@@ -763,14 +783,15 @@ static void notify(struct item_run *ir)
 	pthread_mutex_lock(&x->lock);
 	if (json_is_string(n))
 		json_object_set_new(ir->h->notified, json_string_value(n), json_true());
-	json_array_foreach(n, i, v) if (json_is_string(v))
-	    json_object_set_new(ir->h->notified, json_string_value(v), json_true());
+	json_array_foreach (n, i, v)
+		if (json_is_string(v))
+			json_object_set_new(ir->h->notified, json_string_value(v), json_true());
 	pthread_mutex_unlock(&x->lock);
 }
 
 int exec_task_host(struct prun *pr, struct pb_task *t, struct hstate *h, json_t **out)
 {
-	struct item_run ir = {pr, t, h, NULL, NULL, NULL};
+	struct item_run ir = {pr, t, h, NULL, NULL, NULL, NULL};
 	int looped;
 	ir.vars = exec_task_vars(pr, t, h);
 	ir.action = t->action;

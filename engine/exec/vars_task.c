@@ -113,8 +113,7 @@ static void render_own(json_t *v)
 	struct tmpl_ctx c;
 	exec_tmpl_ctx(NULL, v, &c);
 	json_t *done = json_object();
-	json_object_foreach(v, k, x)
-	{
+	json_object_foreach (v, k, x) {
 		if (!json_is_string(x) || !tmpl_has_template(json_string_value(x)) ||
 		    yaml_is_unsafe(x))
 			continue;
