@@ -87,7 +87,9 @@ static int fetch_run(struct task_ctx *ctx, const json_t *args, json_t *result, s
 	if (make_parents(dest) < 0 || !(f = fopen(tmp, "wb")) ||
 	    fwrite(data.s ? data.s : "", 1, data.len, f) != data.len || fclose(f) != 0 ||
 	    rename(tmp, dest) < 0) {
-		mod_fail(result, "cannot write %s on the controller: %s", dest, strerror(errno));
+		char why[256];
+		mod_fail(result, "cannot write %s on the controller: %s", dest,
+		         strerror_r(errno, why, sizeof(why)));
 		unlink(tmp);
 	}
 	free(tmp);

@@ -28,7 +28,10 @@ static json_t *template_vars(const struct task_ctx *ctx, const char *src, const 
 	const char *slash = strrchr(path, '/');
 	json_object_set_new(v, "template_basename", json_string(slash ? slash + 1 : path));
 	if (stat(path, &sb) == 0) {
-		struct passwd *pw = getpwuid(sb.st_uid);
+		/* getpwuid_r: modules run on several worker threads at once */
+		struct passwd pwd, *pw = NULL;
+		char pwbuf[1024];
+		getpwuid_r(sb.st_uid, &pwd, pwbuf, sizeof(pwbuf), &pw);
 		json_object_set_new(v, "template_uid", json_string(pw ? pw->pw_name : ""));
 		json_object_set_new(v, "template_mtime", json_integer((json_int_t)sb.st_mtime));
 	}
