@@ -86,6 +86,41 @@ void exec_flush_handlers(struct prun *pr, struct hstate **hs, int n);
 void exec_parallel(int n, int forks, void (*fn)(void *ud, int i), void *ud);
 int exec_tag_selected(struct prun *pr, const struct pb_task *t);
 
+/* One task on one host (task.c, task_env.c). */
+struct item_run {
+	struct prun *pr;
+	struct pb_task *t;
+	struct hstate *h;
+	json_t *vars;        /* the vars for this item (owned) */
+	const char *action;  /* short module name */
+	const json_t *items; /* the loop's items, while looping */
+	char *delegate;      /* rendered delegate_to, or NULL */
+};
+
+struct task_ctx;
+struct conn_exec_opts;
+/* when/changed_when/failed_when/until value: a list means all must hold. */
+int exec_cond(const struct pb_task *t, const json_t *owner, const char *key, const json_t *cond,
+              const json_t *vars, int *res, struct err *e);
+/* when: of the task and the blocks and imports above it. */
+int exec_when_holds(const struct pb_task *t, const json_t *vars, int *res, struct err *e);
+/* Keyword k as a bool, text or number (templated), inherited; def if unset. */
+int exec_kw_bool(struct prun *pr, const struct pb_task *t, const char *k, const json_t *vars,
+                 int def);
+char *exec_kw_str(struct prun *pr, const struct pb_task *t, const char *k, const json_t *vars);
+long exec_kw_int(struct item_run *ir, const char *k, long def);
+/* The inventory vars of a host, for the pool's pct resolution (borrowed). */
+const json_t *exec_resolve_vars(void *ud, const char *host);
+/* Connection vars for target (the host or its delegate). New dict. */
+json_t *exec_conn_vars(struct item_run *ir, const char *target);
+/* task_ctx.conn_for and task_ctx.progress. */
+struct conn *exec_conn_for(struct task_ctx *ctx, const char *host, struct err *e);
+void exec_progress(struct task_ctx *ctx, const char *fmt, ...);
+/* environment of play, blocks and task: "K=V" strings (free each), or NULL. */
+char **exec_env_list(struct item_run *ir);
+/* become, become_user (*user), become password (*pw); free *user and *pw. */
+void exec_become_opts(struct item_run *ir, struct conn_exec_opts *o, char **user, char **pw);
+
 /* Lua hooks (hooks.c). ev is stolen. 1 when vetoed, with *veto (malloc'd). */
 int exec_hook(struct exec *x, const char *event, json_t *ev, char **veto);
 void exec_hook_note(struct exec *x, const char *event, json_t *ev);

@@ -18,16 +18,6 @@ static const char no_log_msg[] =
     "the output has been hidden due to the fact that 'no_log: true' was specified for "
     "this result";
 
-struct item_run {
-	struct prun *pr;
-	struct pb_task *t;
-	struct hstate *h;
-	json_t *vars;        /* the vars for this item (owned) */
-	const char *action;  /* short module name */
-	const json_t *items; /* the loop's items, while looping */
-	char *delegate;      /* rendered delegate_to, or NULL */
-};
-
 static json_t *fail_result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_t *fail_result(const char *fmt, ...)
 {
@@ -48,274 +38,6 @@ static json_t *err_result(const char *what, const struct err *e)
 	return fail_result("%s%s", what, msg);
 }
 
-/* Evaluate one when/changed_when/failed_when/until value (list: all hold). */
-static int eval_cond(const struct pb_task *t, const json_t *owner, const char *key,
-                     const json_t *cond, const json_t *vars, int *res, struct err *e)
-{
-	struct tmpl_ctx c;
-	struct srcpos sp = {0};
-	exec_tmpl_ctx(t, vars, &c);
-	if (!srcpos_key(owner, key, &sp)) {
-		c.file = sp.file;
-		c.line = sp.line;
-		c.col = sp.col;
-	}
-	*res = 1;
-	if (json_is_array(cond)) {
-		size_t i;
-		json_t *v;
-		json_array_foreach (cond, i, v) {
-			if (!srcpos_get(v, &sp)) {
-				c.file = sp.file;
-				c.line = sp.line;
-				c.col = sp.col;
-			}
-			if (tmpl_cond(v, &c, res, e))
-				return e->code;
-			if (!*res)
-				return 0;
-		}
-		return 0;
-	}
-	return tmpl_cond(cond, &c, res, e);
-}
-
-/* when: of the task and of the blocks and imports above it (not above an
- * include: the include's own when was checked when it ran). */
-static int when_holds(const struct pb_task *t, const json_t *vars, int *res, struct err *e)
-{
-	const struct pb_task *chain[64];
-	int n = 0;
-	for (const struct pb_task *p = t; p && n < 64; p = p->parent) {
-		chain[n++] = p;
-		if (p != t && (p->kind == PB_INCLUDE || p->kind == PB_INCLUDE_ROLE))
-			break;
-	}
-	*res = 1;
-	for (int i = n - 1; i >= 0; i--) {
-		const struct pb_task *p = chain[i];
-		if (p != t && (p->kind == PB_INCLUDE || p->kind == PB_INCLUDE_ROLE))
-			continue;
-		const json_t *w = json_object_get(p->kw, "when");
-		if (!w)
-			continue;
-		if (eval_cond(t, p->kw, "when", w, vars, res, e))
-			return e->code;
-		if (!*res)
-			return 0;
-	}
-	return 0;
-}
-
-static int kw_bool(struct prun *pr, const struct pb_task *t, const char *k, const json_t *vars,
-                   int def)
-{
-	const json_t *v = exec_kw(pr, t, k);
-	struct err e;
-	int r;
-	if (!v)
-		return def;
-	if (json_is_boolean(v))
-		return json_is_true(v);
-	err_init(&e);
-	if (json_is_string(v)) {
-		struct tmpl_ctx c;
-		exec_tmpl_ctx(t, vars, &c);
-		json_t *x = tmpl_render(json_string_value(v), &c, &e);
-		if (!x)
-			return def;
-		if (json_is_string(x))
-			r = config_bool(json_string_value(x));
-		else
-			r = tmpl_truthy(x);
-		json_decref(x);
-		return r < 0 ? def : r;
-	}
-	return tmpl_truthy(v);
-}
-
-static char *kw_str(struct prun *pr, const struct pb_task *t, const char *k, const json_t *vars)
-{
-	const json_t *v = exec_kw(pr, t, k);
-	struct tmpl_ctx c;
-	struct err e;
-	if (!json_is_string(v))
-		return NULL;
-	err_init(&e);
-	exec_tmpl_ctx(t, vars, &c);
-	json_t *x = tmpl_render(json_string_value(v), &c, &e);
-	char *s = x ? tmpl_to_text(x) : xstrdup(json_string_value(v));
-	json_decref(x);
-	return s;
-}
-
-static const json_t *resolve_vars(void *ud, const char *host)
-{
-	struct exec *x = ud;
-	struct hstate *h = exec_host(x, host);
-	return h ? h->inv_vars : NULL;
-}
-
-static int is_conn_var(const char *k)
-{
-	return str_startswith(k, "ansible_") || str_startswith(k, "pct_") ||
-	       str_startswith(k, "proxmox_");
-}
-
-/* The connection vars of vars (ansible_*, pct_*, proxmox_*), templates
- * rendered with from. New dict. */
-static json_t *conn_subset(const struct pb_task *t, const json_t *vars, const json_t *from)
-{
-	json_t *cv = json_object(), *v;
-	const char *k;
-	struct tmpl_ctx c;
-	exec_tmpl_ctx(t, from, &c);
-	json_object_foreach ((json_t *)vars, k, v) {
-		if (!is_conn_var(k))
-			continue;
-		json_t *r = NULL;
-		if (json_is_string(v) && tmpl_has_template(json_string_value(v))) {
-			struct err e;
-			err_init(&e);
-			r = tmpl_render(json_string_value(v), &c, &e);
-		}
-		json_object_set_new(cv, k, r ? r : json_incref(v));
-	}
-	return cv;
-}
-
-/* Connection vars for target: the host's as the task sees them with the
- * connection keywords applied, or the delegate's own. New dict. */
-static json_t *conn_vars(struct item_run *ir, const char *target)
-{
-	json_t *cv;
-	if (ir->delegate && strcmp(target, ir->h->name)) {
-		struct hstate *d = exec_host(ir->pr->x, target);
-		cv = conn_subset(ir->t, d->inv_vars, d->inv_vars);
-		if (!json_object_get(cv, "ansible_connection") &&
-		    (!strcmp(target, "localhost") || !strcmp(target, "127.0.0.1")))
-			json_object_set_new(cv, "ansible_connection", json_string("local"));
-		return cv;
-	}
-	cv = conn_subset(ir->t, ir->vars, ir->vars);
-	char *ru = kw_str(ir->pr, ir->t, "remote_user", ir->vars);
-	char *cn = kw_str(ir->pr, ir->t, "connection", ir->vars);
-	if (ru && !json_object_get(cv, "ansible_user"))
-		json_object_set_new(cv, "ansible_user", json_string(ru));
-	if (cn && !json_object_get(cv, "ansible_connection"))
-		json_object_set_new(cv, "ansible_connection", json_string(cn));
-	free(ru);
-	free(cn);
-	return cv;
-}
-
-static struct conn *ctx_conn_for(struct task_ctx *ctx, const char *host, struct err *e)
-{
-	struct prun *pr = ctx->executor;
-	struct hstate *h = exec_host(pr->x, host);
-	if (!h)
-		return err_set(e, ERR_GENERIC, NULL, 0, 0, "unknown host '%s'", host), NULL;
-	return conn_pool_get(pr->x->cfg->pool, host, h->inv_vars, resolve_vars, pr->x, e);
-}
-
-/* One environment: value (a dict or a list of dicts), rendered, into all. */
-static void env_add(struct item_run *ir, const json_t *env, json_t *all)
-{
-	struct tmpl_ctx c;
-	struct err e;
-	size_t i;
-	json_t *d, *r;
-	err_init(&e);
-	exec_tmpl_ctx(ir->t, ir->vars, &c);
-	if (!env || !(r = tmpl_render_value(env, &c, &e)))
-		return;
-	if (json_is_object(r))
-		json_object_update(all, r);
-	json_array_foreach (r, i, d)
-		if (json_is_object(d))
-			json_object_update(all, d);
-	json_decref(r);
-}
-
-/* environment: of the play, then each enclosing block, then the task
- * (inner ones win, as Ansible merges them) -> "K=V" strings. */
-static char **env_list(struct item_run *ir)
-{
-	const struct pb_task *chain[64];
-	int n = 0;
-	json_t *all = json_object(), *d;
-	for (const struct pb_task *p = ir->t; p && n < 64; p = p->parent)
-		chain[n++] = p;
-	env_add(ir, json_object_get(ir->pr->play->kw, "environment"), all);
-	for (int i = n - 1; i >= 0; i--)
-		env_add(ir, json_object_get(chain[i]->kw, "environment"), all);
-	if (!json_object_size(all)) {
-		json_decref(all);
-		return NULL;
-	}
-	char **out = xcalloc(json_object_size(all) + 1, sizeof(*out));
-	const char *k;
-	n = 0;
-	json_object_foreach (all, k, d) {
-		char *s = tmpl_to_text(d);
-		out[n++] = xasprintf("%s=%s", k, s);
-		free(s);
-	}
-	json_decref(all);
-	return out;
-}
-
-/* A connection var, rendered ("{{ vault_sudo_pass }}"). New string or NULL. */
-static char *var_text(struct item_run *ir, const char *name)
-{
-	const json_t *v = json_object_get(ir->vars, name);
-	struct tmpl_ctx c;
-	struct err e;
-	if (!v || json_is_null(v))
-		return NULL;
-	err_init(&e);
-	exec_tmpl_ctx(ir->t, ir->vars, &c);
-	json_t *r = tmpl_render_value(v, &c, &e);
-	char *s = r ? tmpl_to_text(r) : NULL;
-	json_decref(r);
-	return s;
-}
-
-/* become: the task keyword, else ansible_become, else -b; the same for
- * the user; the password from vars, else -K. */
-static void become_opts(struct item_run *ir, struct conn_exec_opts *o, char **user, char **pw)
-{
-	const struct exec_cfg *cfg = ir->pr->x->cfg;
-	char *bv = var_text(ir, "ansible_become");
-	int become = bv ? config_bool(bv) > 0 : cfg->become;
-	free(bv);
-	o->become = kw_bool(ir->pr, ir->t, "become", ir->vars, become);
-	*user = kw_str(ir->pr, ir->t, "become_user", ir->vars);
-	if (!*user)
-		*user = var_text(ir, "ansible_become_user");
-	if (!*user && cfg->become_user)
-		*user = xstrdup(cfg->become_user);
-	o->become_user = *user;
-	*pw = var_text(ir, "ansible_become_password");
-	if (!*pw)
-		*pw = var_text(ir, "ansible_become_pass");
-	o->become_password = *pw ? *pw : cfg->become_password;
-}
-
-static void ctx_progress(struct task_ctx *ctx, const char *fmt, ...)
-{
-	struct prun *pr = ctx->executor;
-	struct buf b = BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	output_progress(pr->x->cfg->out, ctx->host, buf_str(&b));
-	buf_release(&b);
-}
-
-static long kw_int(struct item_run *ir, const char *k, long def);
-
 static json_t *run_module(struct item_run *ir, const struct module_def *m, const json_t *args)
 {
 	struct task_ctx ctx = {0};
@@ -328,18 +50,18 @@ static json_t *run_module(struct item_run *ir, const struct module_def *m, const
 	ctx.host = ir->h->name;
 	ctx.vars = ir->vars;
 	exec_tmpl_ctx(ir->t, ir->vars, &ctx.tmpl);
-	ctx.check = kw_bool(ir->pr, ir->t, "check_mode", ir->vars, ir->pr->x->cfg->check);
-	ctx.diff = kw_bool(ir->pr, ir->t, "diff", ir->vars, ir->pr->x->cfg->diff);
+	ctx.check = exec_kw_bool(ir->pr, ir->t, "check_mode", ir->vars, ir->pr->x->cfg->check);
+	ctx.diff = exec_kw_bool(ir->pr, ir->t, "diff", ir->vars, ir->pr->x->cfg->diff);
 	ctx.verbosity = ir->pr->x->cfg->verbosity;
 	ctx.basedir = ir->t->basedir;
 	struct pb_role *role = pb_task_role(ir->t);
 	ctx.role_path = role ? role->path : NULL;
 	ctx.executor = ir->pr;
-	ctx.conn_for = ctx_conn_for;
-	ctx.progress = ctx_progress;
-	become_opts(ir, &ctx.exec, &buser, &bpw);
-	ctx.exec.timeout = (int)kw_int(ir, "timeout", 0);
-	env = env_list(ir);
+	ctx.conn_for = exec_conn_for;
+	ctx.progress = exec_progress;
+	exec_become_opts(ir, &ctx.exec, &buser, &bpw);
+	ctx.exec.timeout = (int)exec_kw_int(ir, "timeout", 0);
+	env = exec_env_list(ir);
 	ctx.exec.env = (const char *const *)env;
 	if (ctx.check && !(m->flags & MOD_CHECK_MODE)) {
 		json_decref(result);
@@ -348,9 +70,9 @@ static json_t *run_module(struct item_run *ir, const struct module_def *m, const
 		goto out;
 	}
 	if (!(m->flags & MOD_CONTROLLER)) {
-		json_t *cv = conn_vars(ir, target);
-		ctx.conn =
-		    conn_pool_get(ir->pr->x->cfg->pool, target, cv, resolve_vars, ir->pr->x, &e);
+		json_t *cv = exec_conn_vars(ir, target);
+		ctx.conn = conn_pool_get(ir->pr->x->cfg->pool, target, cv, exec_resolve_vars,
+		                         ir->pr->x, &e);
 		json_decref(cv);
 		if (!ctx.conn) {
 			json_decref(result);
@@ -433,7 +155,7 @@ static void post_conditions(struct item_run *ir, json_t *r)
 	err_init(&e);
 	const json_t *cw = json_object_get(ir->t->kw, "changed_when");
 	if (cw) {
-		if (eval_cond(ir->t, ir->t->kw, "changed_when", cw, ir->vars, &res, &e)) {
+		if (exec_cond(ir->t, ir->t->kw, "changed_when", cw, ir->vars, &res, &e)) {
 			json_object_set_new(r, "failed", json_true());
 			json_object_set_new(r, "changed_when_result", json_string(e.msg));
 			return;
@@ -442,7 +164,7 @@ static void post_conditions(struct item_run *ir, json_t *r)
 	}
 	const json_t *fw = json_object_get(ir->t->kw, "failed_when");
 	if (fw) {
-		if (eval_cond(ir->t, ir->t->kw, "failed_when", fw, ir->vars, &res, &e)) {
+		if (exec_cond(ir->t, ir->t->kw, "failed_when", fw, ir->vars, &res, &e)) {
 			json_object_set_new(r, "failed", json_true());
 			json_object_set_new(r, "failed_when_result", json_string(e.msg));
 			return;
@@ -450,20 +172,6 @@ static void post_conditions(struct item_run *ir, json_t *r)
 		json_object_set_new(r, "failed", json_boolean(res));
 		json_object_set_new(r, "failed_when_result", json_boolean(res));
 	}
-}
-
-static long kw_int(struct item_run *ir, const char *k, long def)
-{
-	const json_t *v = json_object_get(ir->t->kw, k);
-	if (json_is_integer(v))
-		return (long)json_integer_value(v);
-	if (json_is_string(v)) {
-		char *s = kw_str(ir->pr, ir->t, k, ir->vars);
-		long n = s ? strtol(s, NULL, 10) : def;
-		free(s);
-		return n;
-	}
-	return def;
 }
 
 /* Facts a module returned go where Ansible puts them. */
@@ -474,7 +182,7 @@ static void merge_facts(struct item_run *ir, json_t *r)
 	if (!json_is_object(f) || !strcmp(ir->action, "debug"))
 		return;
 	struct hstate *h = ir->h;
-	if (ir->delegate && kw_bool(ir->pr, ir->t, "delegate_facts", ir->vars, 0))
+	if (ir->delegate && exec_kw_bool(ir->pr, ir->t, "delegate_facts", ir->vars, 0))
 		h = exec_host(x, ir->delegate);
 	pthread_mutex_lock(&x->lock);
 	if (!strcmp(ir->action, "set_fact"))
@@ -499,10 +207,10 @@ static void merge_facts(struct item_run *ir, json_t *r)
 static json_t *run_item(struct item_run *ir)
 {
 	const json_t *until = json_object_get(ir->t->kw, "until");
-	long retries = 1, delay = kw_int(ir, "delay", 5);
+	long retries = 1, delay = exec_kw_int(ir, "delay", 5);
 	json_t *r = NULL;
 	if (until) {
-		long n = kw_int(ir, "retries", 3);
+		long n = exec_kw_int(ir, "retries", 3);
 		retries = n <= 0 ? 1 : n + 1;
 	}
 	for (long attempt = 1; attempt <= retries; attempt++) {
@@ -517,7 +225,7 @@ static json_t *run_item(struct item_run *ir)
 		struct err e;
 		int ok = 0;
 		err_init(&e);
-		if (eval_cond(ir->t, ir->t->kw, "until", until, ir->vars, &ok, &e) == 0 && ok)
+		if (exec_cond(ir->t, ir->t->kw, "until", until, ir->vars, &ok, &e) == 0 && ok)
 			break;
 		if (attempt == retries) {
 			json_object_set_new(r, "attempts", json_integer(retries - 1));
@@ -551,7 +259,7 @@ static enum out_status status_of(const json_t *r)
 
 static json_t *shown(struct item_run *ir, const json_t *r)
 {
-	if (!kw_bool(ir->pr, ir->t, "no_log", ir->vars, 0))
+	if (!exec_kw_bool(ir->pr, ir->t, "no_log", ir->vars, 0))
 		return json_incref((json_t *)r);
 	return json_pack("{ss sO}", "censored", no_log_msg, "changed",
 	                 json_object_get(r, "changed") ?: json_false());
@@ -561,8 +269,8 @@ static void show_diff(struct item_run *ir, const json_t *r)
 {
 	const json_t *d = json_object_get(r, "diff");
 	if (d && json_is_true(json_object_get(r, "changed")) &&
-	    kw_bool(ir->pr, ir->t, "diff", ir->vars, ir->pr->x->cfg->diff) &&
-	    !kw_bool(ir->pr, ir->t, "no_log", ir->vars, 0))
+	    exec_kw_bool(ir->pr, ir->t, "diff", ir->vars, ir->pr->x->cfg->diff) &&
+	    !exec_kw_bool(ir->pr, ir->t, "no_log", ir->vars, 0))
 		output_diff(ir->pr->x->cfg->out, d);
 }
 
@@ -601,7 +309,7 @@ static char *delegate_of(struct item_run *ir)
 {
 	if (json_object_get(ir->t->kw, "local_action"))
 		return xstrdup("localhost");
-	return kw_str(ir->pr, ir->t, "delegate_to", ir->vars);
+	return exec_kw_str(ir->pr, ir->t, "delegate_to", ir->vars);
 }
 
 /* loop_control.extended: ansible_loop as TaskExecutor._run_loop sets it. */
@@ -638,7 +346,7 @@ static json_t *loop_item(struct item_run *ir, const json_t *item, size_t i)
 	free(ir->delegate); /* delegate_to may name the item */
 	ir->delegate = delegate_of(ir);
 	err_init(&e);
-	if (when_holds(ir->t, ir->vars, &ok, &e))
+	if (exec_when_holds(ir->t, ir->vars, &ok, &e))
 		r = err_result("The conditional check failed: ", &e);
 	else
 		r = ok ? run_item(ir) : skip_result();
@@ -718,7 +426,7 @@ static json_t *task_result(struct item_run *ir, int *looped)
 		json_decref(items);
 		return r;
 	}
-	if (when_holds(ir->t, ir->vars, &ok, &e))
+	if (exec_when_holds(ir->t, ir->vars, &ok, &e))
 		return err_result("The conditional check failed: ", &e);
 	if (!ok)
 		return skip_result();
@@ -727,7 +435,7 @@ static json_t *task_result(struct item_run *ir, int *looped)
 
 static int ignored_errors(struct item_run *ir)
 {
-	return kw_bool(ir->pr, ir->t, "ignore_errors", ir->vars, 0);
+	return exec_kw_bool(ir->pr, ir->t, "ignore_errors", ir->vars, 0);
 }
 
 /* Stats, host state and notifications for a finished result. */
@@ -739,7 +447,7 @@ static void account(struct item_run *ir, json_t *r, enum out_status st, int igno
 	switch (st) {
 	case ST_UNREACHABLE:
 		h->st.unreachable++;
-		if (!kw_bool(ir->pr, ir->t, "ignore_unreachable", ir->vars, 0))
+		if (!exec_kw_bool(ir->pr, ir->t, "ignore_unreachable", ir->vars, 0))
 			h->unreachable = 1;
 		break;
 	case ST_FAILED:
@@ -813,7 +521,7 @@ int exec_task_host(struct prun *pr, struct pb_task *t, struct hstate *h, json_t 
 	free(veto);
 	enum out_status st = status_of(r);
 	int ignore = st == ST_FAILED && ignored_errors(&ir);
-	if (st == ST_UNREACHABLE && kw_bool(pr, t, "ignore_unreachable", ir.vars, 0))
+	if (st == ST_UNREACHABLE && exec_kw_bool(pr, t, "ignore_unreachable", ir.vars, 0))
 		ignore = 1;
 	set_reg(&ir, ir.vars, r);
 	const json_t *reg = json_object_get(t->kw, "register");
