@@ -503,6 +503,7 @@ int main(void)
 	    cmocka_unit_test(test_ssh_timeout),
 	    cmocka_unit_test(test_ssh_threads_one_session),
 	    cmocka_unit_test(test_ssh_max_sessions),
+	    cmocka_unit_test(test_ssh_stale_session),
 	    cmocka_unit_test(test_ssh_proxycommand),
 	    cmocka_unit_test(test_ssh_proxyjump),
 	    cmocka_unit_test(test_pct_local_node),

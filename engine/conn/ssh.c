@@ -436,11 +436,14 @@ static int job_open(struct ssh_host *h, ssh_channel *out, struct err *e)
 		}
 		if (ch)
 			ssh_channel_free(ch);
-		if (!ssh_is_connected(h->s)) {
+		/* No channel and nothing else open on the session: it is gone or
+		 * stale (a host that vanished without closing TCP times out here),
+		 * so reconnect once rather than keep talking to it. */
+		if (!ssh_is_connected(h->s) || !h->open) {
 			host_lost(h, ssh_get_error(h->s));
 			continue;
 		}
-		if (!h->open || refusals++ >= SSH_MAX_CHANNELS)
+		if (refusals++ >= SSH_MAX_CHANNELS)
 			return err_set(
 			    e, ERR_UNREACH, NULL, 0, 0,
 			    "Failed to connect to the host via ssh: %s: the server refused "

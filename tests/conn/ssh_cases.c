@@ -631,6 +631,46 @@ static void test_ssh_sshd_killed(void **state)
 	conn_pool_free(pool);
 }
 
+/* A session whose server side hangs (a host that vanished without closing
+ * TCP looks the same): the next command gives up on it within the connect
+ * timeout and reconnects. */
+static void test_ssh_stale_session(void **state)
+{
+	struct conn_defaults d = {.host_key_checking = 1, .timeout = 2};
+	struct conn_pool *pool = conn_pool_new(&d);
+	char path[300], *pid;
+	struct conn_result r;
+	struct conn *c;
+	struct err e;
+	size_t len;
+	double t0;
+
+	(void)state;
+	c = ssh_get(pool, "node1", ssh_vars(TEST_USER, NULL), &e);
+	assert_non_null(c);
+	run_ok(c, "true", NULL, &r);
+	conn_result_release(&r);
+	snprintf(path, sizeof(path), "%s/sshd.pid", sshd_dir);
+	pid = read_file(path, &len);
+	assert_non_null(pid);
+	/* freeze every process serving the session, not the listener */
+	assert_int_equal(sh("for p in $(ps -o pid= --ppid %d); do kill -STOP $p; "
+	                    "ps -o pid= --ppid $p | xargs -r kill -STOP; done",
+	                    atoi(pid)),
+	                 0);
+	t0 = now_s();
+	run_ok(c, "echo fresh", NULL, &r);
+	assert_string_equal(buf_str(&r.out), "fresh\n");
+	assert_true(now_s() - t0 < 8.0);
+	conn_result_release(&r);
+	conn_pool_free(pool);
+	/* the frozen session is of no use to anyone any more */
+	sh("for p in $(ps -o pid= --ppid %d); do ps -o pid= --ppid $p | xargs -r kill -KILL; "
+	   "kill -KILL $p; done",
+	   atoi(pid));
+	free(pid);
+}
+
 static void test_ssh_proxycommand(void **state)
 {
 	struct conn_pool *pool = conn_pool_new(NULL);
