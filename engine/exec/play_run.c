@@ -298,11 +298,38 @@ static void prun_release(struct prun *pr)
 
 /* The play's hosts in batches (serial). A batch in which every host failed
  * ends the play; any_errors_fatal and max_fail_percentage end the run. */
+/* serial may be a template ("{{ k3s_upgrade_serial | default(1) }}"): it is
+ * rendered once per play with the play's vars and extra vars, as Ansible
+ * does. NULL with e set when it cannot be rendered. */
+static json_t *play_serial(struct prun *pr, struct err *e)
+{
+	const json_t *raw = json_object_get(pr->play->kw, "serial");
+	if (!raw)
+		return json_null();
+	json_t *ctxvars = json_deep_copy(pr->play_vars);
+	json_object_update(ctxvars, pr->x->cfg->extra_vars);
+	struct tmpl_ctx c;
+	exec_tmpl_ctx(NULL, ctxvars, &c);
+	json_t *r = tmpl_render_value(raw, &c, e);
+	json_decref(ctxvars);
+	return r;
+}
+
 static void play_batches(struct prun *pr, struct hstate **all, int nall)
 {
 	struct exec *x = pr->x;
+	struct err e;
+	err_init(&e);
+	json_t *serial = play_serial(pr, &e);
+	if (!serial) {
+		char msg[4096];
+		log_error("play '%s': cannot render serial: %s", pr->play->name,
+			  err_format(&e, msg, sizeof(msg)));
+		x->abort = 1;
+		return;
+	}
 	for (int done = 0, bi = 0; done < nall && !exec_stop_flag; bi++) {
-		int sz = batch_size(json_object_get(pr->play->kw, "serial"), bi, nall), alive = 0;
+		int sz = batch_size(serial, bi, nall), alive = 0;
 		if (sz > nall - done)
 			sz = nall - done;
 		pr->batch = all + done;
@@ -320,6 +347,7 @@ static void play_batches(struct prun *pr, struct hstate **all, int nall)
 			break;
 		pr->stop = 0;
 	}
+	json_decref(serial);
 }
 
 static int run_play(struct exec *x, struct pb_play *p, struct err *e)
@@ -350,7 +378,9 @@ static int run_play(struct exec *x, struct pb_play *p, struct err *e)
 		if (!h->failed && !h->unreachable)
 			all[nall++] = h;
 	}
-	if (!nall) {
+	if (!nall && output_kind(x->cfg->out) == OUT_ADHOC) {
+		log_warn("No hosts matched, nothing to do");
+	} else if (!nall) {
 		output_play_start(x->cfg->out, p->name);
 		output_line(x->cfg->out, "skipping: no hosts matched");
 	}
