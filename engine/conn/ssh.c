@@ -449,7 +449,7 @@ static int job_open(struct ssh_host *h, ssh_channel *out, struct err *e)
 			    "Failed to connect to the host via ssh: %s: the server refused "
 			    "a session channel: %s",
 			    h->label, ssh_get_error(h->s));
-		h->max_channels = h->open;
+		h->max_channels = h->open > 0 ? h->open : 1;
 		log_verbose(2, "<%s> server allows %d sessions at once", h->label, h->max_channels);
 		h->channels--;
 		slot_take(h);
