@@ -315,18 +315,13 @@ static json_t *play_serial(struct prun *pr, struct err *e)
 	return r;
 }
 
-static void play_batches(struct prun *pr, struct hstate **all, int nall)
+static int play_batches(struct prun *pr, struct hstate **all, int nall, struct err *e)
 {
 	struct exec *x = pr->x;
-	struct err e;
-	err_init(&e);
-	json_t *serial = play_serial(pr, &e);
+	json_t *serial = play_serial(pr, e);
 	if (!serial) {
-		char msg[4096];
-		log_error("play '%s': cannot render serial: %s", pr->play->name,
-			  err_format(&e, msg, sizeof(msg)));
-		x->abort = 1;
-		return;
+		err_prefix(e, "play '%s': serial", pr->play->name);
+		return e->code;
 	}
 	for (int done = 0, bi = 0; done < nall && !exec_stop_flag; bi++) {
 		int sz = batch_size(serial, bi, nall), alive = 0;
@@ -348,6 +343,7 @@ static void play_batches(struct prun *pr, struct hstate **all, int nall)
 		pr->stop = 0;
 	}
 	json_decref(serial);
+	return 0;
 }
 
 static int run_play(struct exec *x, struct pb_play *p, struct err *e)
@@ -384,7 +380,8 @@ static int run_play(struct exec *x, struct pb_play *p, struct err *e)
 		output_play_start(x->cfg->out, p->name);
 		output_line(x->cfg->out, "skipping: no hosts matched");
 	}
-	play_batches(&pr, all, nall);
+	if ((rc = play_batches(&pr, all, nall, e)) != 0)
+		goto out;
 	exec_hook_note(x, "play_end", json_pack("{ss}", "play", p->name));
 out:
 	free(all);
