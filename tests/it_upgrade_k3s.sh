@@ -36,6 +36,9 @@ OUT=$(mktemp -d)
 FAILS=0
 
 [ "$(id -u)" = 0 ] || { echo "it_upgrade_k3s.sh needs root (systemd-nspawn, nsenter)"; exit 1; }
+# One run at a time on a machine: runs share the lab's addresses.
+exec 9>/run/drover-it-upgrade.lock
+flock -w 1800 9 || { echo "another it_upgrade_k3s.sh run held its lock for 30 minutes"; exit 1; }
 
 cleanup() {
 	"$CL" down >/dev/null 2>&1
