@@ -123,6 +123,9 @@ openssh_floor() {
 
 start_hosts
 build
+# results also go to bench/results/ (not tracked), one file per run
+mkdir -p "$ROOT/bench/results"
+exec > >(tee "$ROOT/bench/results/ssh-$(date -u +%Y%m%dT%H%M%SZ).txt")
 if want pool; then
 	"$WORK/bench_pool" "$BENCH_USER" "$KEY" "$WORK/known_hosts" "$PORT" "$TASKS" "$FORKS" \
 		$(for ((i = 1; i <= HOSTS; i++)); do echo "$NET.$i"; done)
