@@ -54,8 +54,7 @@ static int same(const json_t *a, const json_t *b)
 		json_t *v;
 		if (json_object_size(a) != json_object_size(b))
 			return 0;
-		json_object_foreach((json_t *)a, k, v)
-		{
+		json_object_foreach ((json_t *)a, k, v) {
 			json_t *w = json_object_get(b, k);
 			if (!w || !same(v, w))
 				return 0;
@@ -120,13 +119,15 @@ static void test_ansible_cases(void **state)
 	const json_t *defaults = json_object_get(doc, "vars");
 	const char *k;
 	json_t *v;
-	json_object_foreach(json_object_get(doc, "env"), k, v) setenv(k, json_string_value(v), 1);
+	json_object_foreach (json_object_get(doc, "env"), k, v)
+		setenv(k, json_string_value(v), 1);
 	unsetenv("DROVER_UNSET_ENV");
 	const char *basedir = json_string_value(json_object_get(doc, "basedir"));
 	json_t *cases = json_object_get(doc, "cases");
 	size_t i, failed = 0;
 	json_t *c;
-	json_array_foreach(cases, i, c) failed += !run_case(defaults, c, basedir);
+	json_array_foreach (cases, i, c)
+		failed += !run_case(defaults, c, basedir);
 	printf("%zu of %zu template cases match ansible-core\n", json_array_size(cases) - failed,
 	       json_array_size(cases));
 	json_decref(doc);
@@ -330,6 +331,7 @@ static void test_fuzz_regressions(void **state)
 	    {"{{ 'ab' * 99999999999 }}", "too large"},
 	    {"{{ '%99999999s' % s }}", "not all arguments converted"},
 	    {"{{ [1] is contains < 2 }}", "needs the item"},
+	    {"{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "recursive loop"},
 	    {"{{ 'a' | regex_findall('(x ={0,??+++++++~???6])') }}", "multiple repeat"},
 	    {"{{ 'a' | regex_search('*a') }}", "nothing to repeat"},
 	    {"{{ range(55555555555555555555555555555555) }}",

@@ -62,9 +62,13 @@ int eval_check_defined(struct eval *ev, const json_t *v)
 	const char *k;
 	json_t *x;
 	if (json_is_array(v)) {
-		json_array_foreach(v, i, x) if (eval_check_defined(ev, x) < 0) return -1;
+		json_array_foreach (v, i, x)
+			if (eval_check_defined(ev, x) < 0)
+				return -1;
 	} else if (json_is_object(v)) {
-		json_object_foreach((json_t *)v, k, x) if (eval_check_defined(ev, x) < 0) return -1;
+		json_object_foreach ((json_t *)v, k, x)
+			if (eval_check_defined(ev, x) < 0)
+				return -1;
 	}
 	return 0;
 }
@@ -260,7 +264,8 @@ static json_t *eval_slice(struct eval *ev, const struct node *n)
 		struct buf b = BUF_INIT;
 		size_t i;
 		json_t *c;
-		json_array_foreach(res, i, c) buf_adds(&b, json_string_value(c));
+		json_array_foreach (res, i, c)
+			buf_adds(&b, json_string_value(c));
 		r = tstr(b.s ? b.s : "", b.len);
 		buf_release(&b);
 		json_decref(res);
@@ -526,11 +531,11 @@ static int contains(struct eval *ev, const json_t *item, const json_t *coll, int
 		size_t i;
 		json_t *x;
 		*out = 0;
-		json_array_foreach(coll, i, x) if (py_equal(x, item))
-		{
-			*out = 1;
-			break;
-		}
+		json_array_foreach (coll, i, x)
+			if (py_equal(x, item)) {
+				*out = 1;
+				break;
+			}
 		return 0;
 	}
 	return eval_fail(ev, "argument of type '%s' is not iterable", py_type_name(coll));
@@ -790,7 +795,9 @@ static json_t *eval_call(struct eval *ev, const struct node *n)
 		r = global_call(ev, callee->name, args, kw, &found);
 		if (!found && !ev->e->code) {
 			json_t *v = eval_var(ev, callee->name);
-			if (v && is_undef(v))
+			if (v && is_macro(v))
+				r = macro_call(ev, v, args, kw);
+			else if (v && is_undef(v))
 				eval_fail_undef(ev, v);
 			else if (v)
 				eval_fail(ev, "'%s' object is not callable", py_type_name(v));

@@ -571,8 +571,7 @@ static json_t *f_path_join(struct eval *ev, json_t *in, json_t *args, json_t *kw
 	struct buf b = BUF_INIT;
 	size_t i;
 	json_t *p;
-	json_array_foreach(parts, i, p)
-	{
+	json_array_foreach (parts, i, p) {
 		if (!json_is_string(p)) {
 			json_decref(parts);
 			buf_release(&b);

@@ -81,8 +81,7 @@ static void json_dump_at(const json_t *v, int indent, int sort, int level, struc
 			return;
 		}
 		buf_addc(b, '[');
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach (v, i, x) {
 			if (i)
 				buf_adds(b, isep);
 			if (indent >= 0)
@@ -101,7 +100,8 @@ static void json_dump_at(const json_t *v, int indent, int sort, int level, struc
 		const char **keys = xmalloc(n * sizeof(*keys));
 		const char *k;
 		i = 0;
-		json_object_foreach((json_t *)v, k, x) keys[i++] = k;
+		json_object_foreach ((json_t *)v, k, x)
+			keys[i++] = k;
 		if (sort)
 			qsort(keys, n, sizeof(*keys), cmp_keys);
 		buf_addc(b, '{');
@@ -209,8 +209,7 @@ static json_t *f_map(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 		eval_fail(ev, "map requires a filter name or attribute=");
 		goto fail;
 	}
-	json_array_foreach(items, i, x)
-	{
+	json_array_foreach (items, i, x) {
 		json_t *r;
 		if (attr) {
 			r = attr_path(x, attr);
@@ -249,8 +248,7 @@ static json_t *select_common(struct eval *ev, json_t *in, json_t *args, int want
 	json_t *x;
 	if (!items)
 		goto fail;
-	json_array_foreach(items, i, x)
-	{
+	json_array_foreach (items, i, x) {
 		json_t *v = attr ? attr_path(x, attr) : json_incref(x);
 		int ok;
 		if (test) {
@@ -331,8 +329,7 @@ static void flatten_into(json_t *out, const json_t *l, long long levels, int ski
 {
 	size_t i;
 	json_t *x;
-	json_array_foreach(l, i, x)
-	{
+	json_array_foreach (l, i, x) {
 		if (skip_nulls && (json_is_null(x) ||
 		                   (json_is_string(x) && (!strcmp(json_string_value(x), "None") ||
 		                                          !strcmp(json_string_value(x), "null")))))
@@ -361,7 +358,9 @@ static int in_list(const json_t *l, const json_t *v)
 {
 	size_t i;
 	json_t *x;
-	json_array_foreach(l, i, x) if (py_equal(x, v)) return 1;
+	json_array_foreach (l, i, x)
+		if (py_equal(x, v))
+			return 1;
 	return 0;
 }
 
@@ -370,8 +369,7 @@ static json_t *merge_hash(const json_t *x, const json_t *y, int recursive, const
 	json_t *r = json_copy((json_t *)x);
 	const char *k;
 	json_t *yv;
-	json_object_foreach((json_t *)y, k, yv)
-	{
+	json_object_foreach ((json_t *)y, k, yv) {
 		json_t *xv = json_object_get(r, k);
 		if (xv && recursive && json_is_object(xv) && json_is_object(yv)) {
 			json_object_set_new(r, k, merge_hash(xv, yv, recursive, lm));
@@ -386,8 +384,9 @@ static json_t *merge_hash(const json_t *x, const json_t *y, int recursive, const
 			}
 			if (prepend)
 				json_array_extend(nl, yv);
-			json_array_foreach(xv, i, z) if (!rp || !in_list(yv, z))
-			    json_array_append(nl, z);
+			json_array_foreach (xv, i, z)
+				if (!rp || !in_list(yv, z))
+					json_array_append(nl, z);
 			if (!prepend)
 				json_array_extend(nl, yv);
 			json_object_set_new(r, k, nl);
@@ -418,8 +417,7 @@ static json_t *f_combine(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 		goto out;
 	}
 	r = json_object();
-	json_array_foreach(dicts, i, d)
-	{
+	json_array_foreach (dicts, i, d) {
 		if (!json_is_object(d)) {
 			eval_fail(ev, "failed to combine variables, expected dicts but got a '%s'",
 			          py_type_name(d));
@@ -527,8 +525,7 @@ static json_t *unique_list(json_t *items, int cs, const char *attr)
 	json_t *out = json_array(), *seen = json_array();
 	size_t i;
 	json_t *x;
-	json_array_foreach(items, i, x)
-	{
+	json_array_foreach (items, i, x) {
 		json_t *k = filter_sort_key(x, attr, cs);
 		if (!in_list(seen, k)) {
 			json_array_append(seen, k);
@@ -564,11 +561,16 @@ static json_t *set_op(struct eval *ev, json_t *in, json_t *args, int op)
 		json_array_extend(tmp, a);
 		json_array_extend(tmp, b);
 	} else if (op == 's') {
-		json_array_foreach(a, i, x) if (!in_list(b, x)) json_array_append(tmp, x);
-		json_array_foreach(b, i, x) if (!in_list(a, x)) json_array_append(tmp, x);
+		json_array_foreach (a, i, x)
+			if (!in_list(b, x))
+				json_array_append(tmp, x);
+		json_array_foreach (b, i, x)
+			if (!in_list(a, x))
+				json_array_append(tmp, x);
 	} else {
-		json_array_foreach(a, i, x) if (in_list(b, x) == (op == 'i'))
-		    json_array_append(tmp, x);
+		json_array_foreach (a, i, x)
+			if (in_list(b, x) == (op == 'i'))
+				json_array_append(tmp, x);
 	}
 	r = unique_list(tmp, 1, NULL);
 out:
@@ -614,8 +616,7 @@ static json_t *f_join(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	struct buf b = BUF_INIT;
 	size_t i;
 	json_t *x;
-	json_array_foreach(items, i, x)
-	{
+	json_array_foreach (items, i, x) {
 		json_t *v = attr ? attr_path(x, attr) : json_incref(x);
 		if (is_undef(v)) {
 			eval_fail_undef(ev, v);
@@ -645,7 +646,8 @@ static json_t *f_dictsort(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	json_t *pairs = json_array();
 	const char *k;
 	json_t *v;
-	json_object_foreach(in, k, v) json_array_append_new(pairs, json_pack("[sO]", k, v));
+	json_object_foreach (in, k, v)
+		json_array_append_new(pairs, json_pack("[sO]", k, v));
 	json_t *r = sorted(ev, pairs, strcmp(by, "value") ? "0" : "1", cs, reverse);
 	json_decref(pairs);
 	return r;
@@ -663,7 +665,8 @@ static json_t *f_dict2items(struct eval *ev, json_t *in, json_t *args, json_t *k
 	json_t *out = json_array();
 	const char *k;
 	json_t *v;
-	json_object_foreach(in, k, v) json_array_append_new(out, json_pack("{sssO}", kn, k, vn, v));
+	json_object_foreach (in, k, v)
+		json_array_append_new(out, json_pack("{sssO}", kn, k, vn, v));
 	return out;
 }
 
@@ -679,8 +682,7 @@ static json_t *f_items2dict(struct eval *ev, json_t *in, json_t *args, json_t *k
 	json_t *out = json_object();
 	size_t i;
 	json_t *x;
-	json_array_foreach(in, i, x)
-	{
+	json_array_foreach (in, i, x) {
 		json_t *k = json_object_get(x, kn), *v = json_object_get(x, vn);
 		if (!json_is_object(x) || !k || !v) {
 			eval_fail(ev,

@@ -16,8 +16,7 @@ static json_t *zip_common(struct eval *ev, json_t *in, json_t *args, json_t *fil
 	json_array_extend(all, args);
 	size_t i, n = longest ? 0 : (size_t)-1;
 	json_t *x;
-	json_array_foreach(all, i, x)
-	{
+	json_array_foreach (all, i, x) {
 		json_t *l = py_iter(ev, x);
 		if (!l) {
 			json_decref(all), json_decref(lists), json_decref(out);
@@ -29,8 +28,7 @@ static json_t *zip_common(struct eval *ev, json_t *in, json_t *args, json_t *fil
 	}
 	for (size_t k = 0; k < n; k++) {
 		json_t *t = json_array();
-		json_array_foreach(lists, i, x)
-		{
+		json_array_foreach (lists, i, x) {
 			json_t *v = json_array_get(x, k);
 			json_array_append(t, v ? v : (fill ? fill : json_null()));
 		}
@@ -62,8 +60,7 @@ static json_t *min_max(struct eval *ev, json_t *in, json_t *args, json_t *kw, in
 	json_t *best = NULL, *bestk = NULL;
 	size_t i;
 	json_t *x;
-	json_array_foreach(items, i, x)
-	{
+	json_array_foreach (items, i, x) {
 		json_t *k = filter_sort_key(x, attr, cs);
 		int c = 0;
 		if (bestk && py_compare(ev, k, bestk, &c) < 0) {
@@ -106,8 +103,7 @@ static json_t *f_sum(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	json_t *acc = start ? json_incref(start) : json_integer(0);
 	size_t i;
 	json_t *x;
-	json_array_foreach(items, i, x)
-	{
+	json_array_foreach (items, i, x) {
 		json_t *v = attr ? attr_path(x, attr) : json_incref(x);
 		json_t *r = NULL;
 		if (is_number(acc) && is_number(v)) {
@@ -146,7 +142,8 @@ static json_t *f_reverse(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 		struct buf b = BUF_INIT;
 		size_t i;
 		json_t *c;
-		json_array_foreach(out, i, c) buf_adds(&b, json_string_value(c));
+		json_array_foreach (out, i, c)
+			buf_adds(&b, json_string_value(c));
 		json_decref(out);
 		return str_result(&b);
 	}
@@ -163,7 +160,8 @@ static json_t *f_items(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	json_t *out = json_array();
 	const char *k;
 	json_t *v;
-	json_object_foreach(in, k, v) json_array_append_new(out, json_pack("[sO]", k, v));
+	json_object_foreach (in, k, v)
+		json_array_append_new(out, json_pack("[sO]", k, v));
 	return out;
 }
 
@@ -183,8 +181,7 @@ static json_t *f_extract(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	json_t *cur = json_incref(container);
 	size_t i;
 	json_t *k;
-	json_array_foreach(keys, i, k)
-	{
+	json_array_foreach (keys, i, k) {
 		json_t *next = is_undef(cur) ? json_incref(cur) : tmpl_get_item(cur, k);
 		json_decref(cur);
 		cur = next;
@@ -202,13 +199,13 @@ static json_t *f_subelements(struct eval *ev, json_t *in, json_t *args, json_t *
 	json_t *v;
 	size_t i;
 	if (json_is_object(in))
-		json_object_foreach(in, k, v) json_array_append(elems, v);
+		json_object_foreach (in, k, v)
+			json_array_append(elems, v);
 	if (!path || !json_is_array(elems)) {
 		eval_fail(ev, "obj must be a list of dicts or a nested dict");
 		goto fail;
 	}
-	json_array_foreach(elems, i, v)
-	{
+	json_array_foreach (elems, i, v) {
 		json_t *sub = attr_path(v, path);
 		if (is_undef(sub) && skip) {
 			json_decref(sub);
@@ -221,7 +218,8 @@ static json_t *f_subelements(struct eval *ev, json_t *in, json_t *args, json_t *
 		}
 		size_t j;
 		json_t *s;
-		json_array_foreach(sub, j, s) json_array_append_new(out, json_pack("[OO]", v, s));
+		json_array_foreach (sub, j, s)
+			json_array_append_new(out, json_pack("[OO]", v, s));
 		json_decref(sub);
 	}
 	json_decref(elems);

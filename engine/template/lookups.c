@@ -48,8 +48,7 @@ static json_t *l_env(struct eval *ev, json_t *terms, json_t *kw)
 	json_t *def = json_object_get(kw, "default");
 	size_t i;
 	json_t *t;
-	json_array_foreach(terms, i, t)
-	{
+	json_array_foreach (terms, i, t) {
 		const char *v = json_is_string(t) ? getenv(json_string_value(t)) : NULL;
 		if (v)
 			json_array_append_new(out, tstrz(v));
@@ -75,8 +74,7 @@ static json_t *l_file(struct eval *ev, json_t *terms, json_t *kw)
 	json_t *rs = json_object_get(kw, "rstrip");
 	size_t i;
 	json_t *t;
-	json_array_foreach(terms, i, t)
-	{
+	json_array_foreach (terms, i, t) {
 		char *path =
 		    json_is_string(t) ? find_path(ev, json_string_value(t), "files") : NULL;
 		size_t len;
@@ -107,8 +105,7 @@ static json_t *l_pipe(struct eval *ev, json_t *terms, json_t *kw)
 	json_t *out = json_array();
 	size_t i;
 	json_t *t;
-	json_array_foreach(terms, i, t)
-	{
+	json_array_foreach (terms, i, t) {
 		char *cmd = text_of(t);
 		char *full = ev->ctx->basedir ? xasprintf("cd '%s' && %s", ev->ctx->basedir, cmd)
 		                              : xstrdup(cmd);
@@ -146,8 +143,7 @@ static json_t *l_template(struct eval *ev, json_t *terms, json_t *kw)
 	json_t *out = json_array();
 	size_t i;
 	json_t *t;
-	json_array_foreach(terms, i, t)
-	{
+	json_array_foreach (terms, i, t) {
 		char *path =
 		    json_is_string(t) ? find_path(ev, json_string_value(t), "templates") : NULL;
 		size_t len;
@@ -177,8 +173,7 @@ static json_t *l_fileglob(struct eval *ev, json_t *terms, json_t *kw)
 	json_t *out = json_array();
 	size_t i;
 	json_t *t;
-	json_array_foreach(terms, i, t)
-	{
+	json_array_foreach (terms, i, t) {
 		const char *term = json_string_value(t);
 		if (!term)
 			continue;
@@ -215,7 +210,8 @@ static void ff_collect(json_t *files, json_t *paths, const json_t *t)
 	size_t i;
 	json_t *x;
 	if (json_is_array(t)) {
-		json_array_foreach(t, i, x) ff_collect(files, paths, x);
+		json_array_foreach (t, i, x)
+			ff_collect(files, paths, x);
 	} else if (json_is_object(t)) {
 		json_t *f = json_object_get(t, "files"), *p = json_object_get(t, "paths");
 		if (f)
@@ -243,14 +239,12 @@ static json_t *l_first_found(struct eval *ev, json_t *terms, json_t *kw)
 	size_t i, j;
 	json_t *f, *p;
 	char *found = NULL;
-	json_array_foreach(files, i, f)
-	{
+	json_array_foreach (files, i, f) {
 		const char *fn = json_string_value(f);
 		if (json_array_size(paths) == 0 || fn[0] == '/') {
 			found = find_path(ev, fn, "files");
 		} else {
-			json_array_foreach(paths, j, p)
-			{
+			json_array_foreach (paths, j, p) {
 				char *cand = xasprintf("%s/%s", json_string_value(p), fn);
 				char *hit = find_path(ev, cand, "files");
 				free(cand);
@@ -283,8 +277,7 @@ static json_t *l_vars(struct eval *ev, json_t *terms, json_t *kw)
 	json_t *out = json_array(), *def = json_object_get(kw, "default");
 	size_t i;
 	json_t *t;
-	json_array_foreach(terms, i, t)
-	{
+	json_array_foreach (terms, i, t) {
 		if (!json_is_string(t)) {
 			eval_fail(ev,
 			          "Invalid setting identifier, \"%s\" is not a string, it is a %s",
@@ -317,8 +310,7 @@ static json_t *l_dict(struct eval *ev, json_t *terms, json_t *kw)
 	json_t *out = json_array();
 	size_t i;
 	json_t *t;
-	json_array_foreach(terms, i, t)
-	{
+	json_array_foreach (terms, i, t) {
 		if (!json_is_object(t)) {
 			eval_fail(ev, "with_dict expects a dict");
 			json_decref(out);
@@ -326,8 +318,8 @@ static json_t *l_dict(struct eval *ev, json_t *terms, json_t *kw)
 		}
 		const char *k;
 		json_t *v;
-		json_object_foreach(t, k, v)
-		    json_array_append_new(out, json_pack("{sssO}", "key", k, "value", v));
+		json_object_foreach (t, k, v)
+			json_array_append_new(out, json_pack("{sssO}", "key", k, "value", v));
 	}
 	return out;
 }
@@ -338,8 +330,7 @@ static json_t *l_items(struct eval *ev, json_t *terms, json_t *kw)
 	json_t *out = json_array();
 	size_t i;
 	json_t *t;
-	json_array_foreach(terms, i, t)
-	{
+	json_array_foreach (terms, i, t) {
 		if (json_is_array(t))
 			json_array_extend(out, t);
 		else
@@ -410,12 +401,12 @@ json_t *lookup_call(struct eval *ev, json_t *args, json_t *kw, int wantlist)
 	int all_str = 1;
 	size_t i;
 	json_t *x;
-	json_array_foreach(ran, i, x) all_str &= json_is_string(x);
+	json_array_foreach (ran, i, x)
+		all_str &= json_is_string(x);
 	json_t *r;
 	if (all_str) {
 		struct buf b = BUF_INIT;
-		json_array_foreach(ran, i, x)
-		{
+		json_array_foreach (ran, i, x) {
 			if (i)
 				buf_addc(&b, ',');
 			buf_adds(&b, json_string_value(x));

@@ -136,7 +136,9 @@ static int affix(const char *s, size_t n, const json_t *a, int end)
 	if (json_is_array(a)) {
 		size_t i;
 		json_t *x;
-		json_array_foreach(a, i, x) if (affix(s, n, x, end)) return 1;
+		json_array_foreach (a, i, x)
+			if (affix(s, n, x, end))
+				return 1;
 		return 0;
 	}
 	const char *p = json_string_value(a);
@@ -298,8 +300,7 @@ static json_t *str_method(struct eval *ev, json_t *obj, const char *name, json_t
 		struct buf b = BUF_INIT;
 		size_t i;
 		json_t *x;
-		json_array_foreach(items, i, x)
-		{
+		json_array_foreach (items, i, x) {
 			if (i)
 				buf_add(&b, s, n);
 			py_str(x, &b);
@@ -360,8 +361,7 @@ static json_t *dict_method(struct eval *ev, json_t *obj, const char *name, json_
 	}
 	if (!strcmp(name, "keys") || !strcmp(name, "values") || !strcmp(name, "items")) {
 		out = json_array();
-		json_object_foreach(obj, k, v)
-		{
+		json_object_foreach (obj, k, v) {
 			if (name[0] == 'k')
 				json_array_append_new(out, tstrz(k));
 			else if (name[0] == 'v')
@@ -401,14 +401,16 @@ static json_t *list_method(struct eval *ev, json_t *obj, const char *name, json_
 		return json_null();
 	}
 	if (!strcmp(name, "index") && a0) {
-		json_array_foreach(obj, i,
-		                   x) if (py_equal(x, a0)) return json_integer((json_int_t)i);
+		json_array_foreach (obj, i, x)
+			if (py_equal(x, a0))
+				return json_integer((json_int_t)i);
 		eval_fail(ev, "%s is not in list", json_is_string(a0) ? "value" : "item");
 		return NULL;
 	}
 	if (!strcmp(name, "count") && a0) {
 		long long c = 0;
-		json_array_foreach(obj, i, x) c += py_equal(x, a0);
+		json_array_foreach (obj, i, x)
+			c += py_equal(x, a0);
 		return json_integer(c);
 	}
 	return NULL;
@@ -547,8 +549,7 @@ static json_t *g_dict(struct eval *ev, json_t *args, json_t *kw)
 	} else if (json_is_array(a0)) {
 		size_t i;
 		json_t *pair;
-		json_array_foreach(a0, i, pair)
-		{
+		json_array_foreach (a0, i, pair) {
 			if (!json_is_array(pair) || json_array_size(pair) != 2) {
 				json_decref(out);
 				eval_fail(

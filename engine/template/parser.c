@@ -850,6 +850,57 @@ static struct node *parse_set(struct parser *p, int pos)
 	return n;
 }
 
+/* {% macro name(a, b=default) %}body{% endmacro %}: kids are the parameter
+ * names (N_NAME), kw their defaults, c the body. */
+static struct node *parse_macro(struct parser *p, int pos)
+{
+	static const char *const ends[] = {"endmacro", NULL};
+	struct node *n = node_new(S_MACRO, pos);
+	if (cur(p)->kind != T_NAME) {
+		fail(p, "%s", "expected the macro's name");
+		goto fail;
+	}
+	n->name = xstrdup(cur(p)->s);
+	p->i++;
+	if (expect_op(p, "(") < 0)
+		goto fail;
+	while (!accept_op(p, ")")) {
+		if ((n->nkids || n->nkw) && expect_op(p, ",") < 0)
+			goto fail;
+		if (cur(p)->kind != T_NAME) {
+			fail(p, "%s", "expected a parameter name");
+			goto fail;
+		}
+		struct node *arg = node_new(N_NAME, cur(p)->pos);
+		arg->name = xstrdup(cur(p)->s);
+		p->i++;
+		if (accept_op(p, "=")) {
+			struct node *d = parse_expr(p, 1);
+			if (!d) {
+				node_free(arg);
+				goto fail;
+			}
+			node_add_kw(n, arg->name, d);
+			node_free(arg);
+		} else if (n->nkw) {
+			node_free(arg);
+			fail(p, "%s", "non-default argument follows default argument");
+			goto fail;
+		} else {
+			node_add(n, arg);
+		}
+	}
+	if (expect_block_end(p) < 0 || !(n->c = parse_body(p, ends)))
+		goto fail;
+	p->i++;
+	if (expect_block_end(p) < 0)
+		goto fail;
+	return n;
+fail:
+	node_free(n);
+	return NULL;
+}
+
 /* {% include "file" [ignore missing] [with context|without context] %} */
 static struct node *parse_include(struct parser *p, int pos)
 {
@@ -889,6 +940,8 @@ static struct node *parse_statement(struct parser *p)
 		return parse_set(p, t->pos);
 	if (!strcmp(t->s, "include"))
 		return parse_include(p, t->pos);
+	if (!strcmp(t->s, "macro"))
+		return parse_macro(p, t->pos);
 	p->i--;
 	fail(p, "Encountered unknown tag '%s'.", t->s);
 	return NULL;

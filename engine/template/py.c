@@ -158,8 +158,7 @@ int py_equal(const json_t *a, const json_t *b)
 		json_t *v;
 		if (json_object_size(a) != json_object_size(b))
 			return 0;
-		json_object_foreach((json_t *)a, k, v)
-		{
+		json_object_foreach ((json_t *)a, k, v) {
 			json_t *w = json_object_get(b, k);
 			if (!w || !py_equal(v, w))
 				return 0;
@@ -342,8 +341,7 @@ void py_repr(const json_t *v, struct buf *b)
 		}
 		buf_addc(b, '{');
 		i = 0;
-		json_object_foreach((json_t *)v, k, x)
-		{
+		json_object_foreach ((json_t *)v, k, x) {
 			if (i++)
 				buf_adds(b, ", ");
 			repr_string(k, strlen(k), b);
@@ -354,8 +352,7 @@ void py_repr(const json_t *v, struct buf *b)
 		return;
 	case JSON_ARRAY:
 		buf_addc(b, '[');
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach (v, i, x) {
 			if (i)
 				buf_adds(b, ", ");
 			py_repr(x, b);
@@ -475,7 +472,8 @@ json_t *py_iter(struct eval *ev, const json_t *v)
 	if (json_is_object(v) && !is_undef(v)) {
 		const char *k;
 		json_t *x;
-		json_object_foreach((json_t *)v, k, x) json_array_append_new(l, tstrz(k));
+		json_object_foreach ((json_t *)v, k, x)
+			json_array_append_new(l, tstrz(k));
 		return l;
 	}
 	if (json_is_string(v)) {

@@ -30,6 +30,8 @@ struct outlist {
 	int native_text; /* the single node came from a string-type filter */
 };
 
+static json_t *concat(struct outlist *o, int literal);
+
 static void out_push(struct outlist *o, json_t *v)
 {
 	if (o->n == o->cap) {
@@ -202,10 +204,14 @@ static int needs_render(const json_t *v)
 	case JSON_STRING:
 		return tmpl_has_template(json_string_value(v)) && !yaml_is_unsafe(v);
 	case JSON_ARRAY:
-		json_array_foreach(v, i, x) if (needs_render(x)) return 1;
+		json_array_foreach (v, i, x)
+			if (needs_render(x))
+				return 1;
 		return 0;
 	case JSON_OBJECT:
-		json_object_foreach((json_t *)v, k, x) if (needs_render(x)) return 1;
+		json_object_foreach ((json_t *)v, k, x)
+			if (needs_render(x))
+				return 1;
 		return 0;
 	default:
 		return 0;
@@ -250,8 +256,7 @@ static json_t *render_value(struct eval *parent, const json_t *v)
 	json_t *x, *out;
 	if (json_is_array(v)) {
 		out = json_array();
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach (v, i, x) {
 			json_t *r = render_value(parent, x);
 			if (!r)
 				goto fail;
@@ -260,8 +265,7 @@ static json_t *render_value(struct eval *parent, const json_t *v)
 		return out;
 	}
 	out = json_object();
-	json_object_foreach((json_t *)v, k, x)
-	{
+	json_object_foreach ((json_t *)v, k, x) {
 		json_t *r = render_value(parent, x);
 		if (!r)
 			goto fail;
@@ -353,8 +357,7 @@ static json_t *loop_items(struct eval *ev, const struct node *n)
 	struct frame f = {json_object(), ev->scope};
 	size_t i;
 	json_t *x;
-	json_array_foreach(items, i, x)
-	{
+	json_array_foreach (items, i, x) {
 		json_t *c = NULL;
 		int t = -1;
 		ev->scope = &f;
@@ -398,8 +401,6 @@ static int render_for(struct eval *ev, const struct node *n, struct outlist *out
 		rc = render_body(ev, n->c, out);
 	return rc;
 }
-
-static json_t *concat(struct outlist *o, int literal);
 
 static int render_setblock(struct eval *ev, const struct node *n, struct outlist *out)
 {
@@ -542,6 +543,81 @@ out:
 	return rc;
 }
 
+/*
+ * A macro is a value in the scope that defines it: a dict holding the
+ * address of its node. The node lives in the parse cache (or in the AST
+ * being rendered) for as long as the macro can be called.
+ */
+#define MACRO_KEY "\x01macro"
+
+int is_macro(const json_t *v)
+{
+	return json_is_object(v) && json_object_get(v, MACRO_KEY) != NULL;
+}
+
+static int define_macro(struct eval *ev, const struct node *n)
+{
+	json_t *m = json_object();
+	json_object_set_new(m, MACRO_KEY, json_integer((json_int_t)(intptr_t)n));
+	/* macros see the scope they were defined in, not their caller's */
+	json_object_set_new(m, "\x01scope", json_integer((json_int_t)(intptr_t)ev->scope));
+	json_object_set_new(ev->scope->vars, n->name, m);
+	return 0;
+}
+
+json_t *macro_call(struct eval *ev, const json_t *macro, json_t *args, json_t *kw)
+{
+	const struct node *n =
+	    (const struct node *)(intptr_t)json_integer_value(json_object_get(macro, MACRO_KEY));
+	size_t nargs = json_array_size(args);
+	if (ev->depth > MAX_DEPTH) {
+		eval_fail(ev, "macro '%s' calls itself too deeply (recursive loop)", n->name);
+		return NULL;
+	}
+	if (nargs > (size_t)(n->nkids + n->nkw)) {
+		eval_fail(ev, "macro '%s' takes not more than %d argument(s)", n->name,
+		          n->nkids + n->nkw);
+		return NULL;
+	}
+	/* the defining frame, if it is still live (it is on the current chain) */
+	struct frame *def =
+	    (struct frame *)(intptr_t)json_integer_value(json_object_get(macro, "\x01scope"));
+	struct frame *up = ev->scope;
+	for (struct frame *s = ev->scope; s; s = s->up)
+		if (s == def)
+			up = def;
+	struct frame f = {json_object(), up};
+	struct frame *caller = ev->scope;
+	json_t *r = NULL;
+	struct outlist out = {0};
+	for (int i = 0; i < n->nkids + n->nkw; i++) {
+		const char *pname = i < n->nkids ? n->kids[i]->name : n->kwnames[i - n->nkids];
+		json_t *v = (size_t)i < nargs ? json_incref(json_array_get(args, (size_t)i)) : NULL;
+		if (!v && json_object_get(kw, pname))
+			v = json_incref(json_object_get(kw, pname));
+		if (!v && i >= n->nkids)
+			v = eval_expr(ev, n->kw[i - n->nkids]);
+		if (!v)
+			v = undef_new("parameter '%s' was not provided", pname);
+		json_object_set_new(f.vars, pname, v);
+	}
+	ev->scope = &f;
+	ev->depth++;
+	if (render_body(ev, n->c, &out) == 0)
+		r = concat(&out, 0);
+	ev->depth--;
+	ev->scope = caller;
+	out_release(&out);
+	json_decref(f.vars);
+	if (r && !json_is_string(r)) {
+		char *s = py_str_dup(r);
+		json_decref(r);
+		r = tstrz(s);
+		free(s);
+	}
+	return r;
+}
+
 static int render_node(struct eval *ev, const struct node *n, struct outlist *out)
 {
 	json_t *c;
@@ -579,6 +655,8 @@ static int render_node(struct eval *ev, const struct node *n, struct outlist *ou
 		return render_setblock(ev, n, out);
 	case S_INCLUDE:
 		return render_include(ev, n, out);
+	case S_MACRO:
+		return define_macro(ev, n);
 	case S_BODY:
 		return render_body(ev, n, out);
 	}
@@ -759,8 +837,7 @@ static json_t *render_tree(struct eval *ev, const json_t *v)
 	json_t *x, *out;
 	if (json_is_array(v)) {
 		out = json_array();
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach (v, i, x) {
 			json_t *r = render_tree(ev, x);
 			if (!r)
 				goto fail;
@@ -771,8 +848,7 @@ static json_t *render_tree(struct eval *ev, const json_t *v)
 	if (!json_is_object(v))
 		return json_incref((json_t *)v);
 	out = json_object();
-	json_object_foreach((json_t *)v, k, x)
-	{
+	json_object_foreach ((json_t *)v, k, x) {
 		json_t *r = render_tree(ev, x), *kr = NULL;
 		if (r && tmpl_has_template(k)) {
 			kr = render_text(ev, k);
@@ -886,8 +962,7 @@ int tmpl_cond(const json_t *cond, const struct tmpl_ctx *ctx, int *result, struc
 	if (json_is_array(cond)) {
 		size_t i;
 		json_t *c;
-		json_array_foreach(cond, i, c)
-		{
+		json_array_foreach (cond, i, c) {
 			int rc = tmpl_cond(c, ctx, result, e);
 			if (rc < 0 || !*result)
 				return rc;

@@ -133,7 +133,9 @@ static int t_in(struct eval *ev, const json_t *in, json_t *args, int *out)
 	size_t i;
 	json_t *x;
 	*out = 0;
-	json_array_foreach(coll, i, x) if (py_equal(x, in)) *out = 1;
+	json_array_foreach (coll, i, x)
+		if (py_equal(x, in))
+			*out = 1;
 	return 0;
 }
 
@@ -289,8 +291,9 @@ static int t_changed(struct eval *ev, const json_t *in, json_t *args, int *out)
 	} else if (json_is_array(res) && json_is_object(json_array_get(res, 0))) {
 		size_t i;
 		json_t *r;
-		json_array_foreach(res, i, r) if (py_truthy(json_object_get(r, "changed"))) *out =
-		    1;
+		json_array_foreach (res, i, r)
+			if (py_truthy(json_object_get(r, "changed")))
+				*out = 1;
 	}
 	return 0;
 }
@@ -507,10 +510,10 @@ static int t_subset(struct eval *ev, const json_t *in, json_t *args, int *out)
 	size_t i, j;
 	json_t *x, *y;
 	*out = 1;
-	json_array_foreach(in, i, x)
-	{
+	json_array_foreach (in, i, x) {
 		int found = 0;
-		json_array_foreach(b, j, y) found |= py_equal(x, y);
+		json_array_foreach (b, j, y)
+			found |= py_equal(x, y);
 		if (!found)
 			*out = 0;
 	}
@@ -532,7 +535,9 @@ static int t_any_all(struct eval *ev, const json_t *in, int *out, int all)
 	size_t i;
 	json_t *x;
 	*out = all;
-	json_array_foreach(in, i, x) if (py_truthy(x) != all) *out = !all;
+	json_array_foreach (in, i, x)
+		if (py_truthy(x) != all)
+			*out = !all;
 	return 0;
 }
 

@@ -93,6 +93,7 @@ enum node_kind {
 	S_SET,
 	S_SETBLOCK,
 	S_INCLUDE, /* negate: ignore missing */
+	S_MACRO,
 };
 
 struct node {
@@ -159,6 +160,9 @@ json_t *eval_expr(struct eval *ev, const struct node *n);
 /* Look up a variable by name as the template sees it (locals, vars, lazy
  * rendering, globals). New reference; undefined when missing. */
 json_t *eval_var(struct eval *ev, const char *name);
+/* Call a {% macro %} value (see render.c); NULL with ev->e set. */
+int is_macro(const json_t *v);
+json_t *macro_call(struct eval *ev, const json_t *macro, json_t *args, json_t *kw);
 /* Render a nested template file or text with the same variables. */
 json_t *eval_render_text(struct eval *ev, const char *text, int native);
 

@@ -400,6 +400,11 @@ for t in ['{% for u in users %}\n  {% if u.admin is defined %}\n{{ u.name }}\n  
           '  {# c #}\nx\n    {%+ if t %}y{% endif %}\n', 'a {% if t %}b{% endif %}\n']:
     F(t, lstrip=True)
 T('{{ lookup("template", "bs.j2") }}')
+for t in ['{% macro kv(k, v="-") %}{{ k }}={{ v }};{% endmacro %}{{ kv("a") }}{{ kv("b", 2) }}{{ kv(v=3, k="c") }}',
+          '{% macro li(items) %}{% for i in items %}<{{ i }}>{% endfor %}{% endmacro %}[{{ li(l) }}]',
+          '{% macro m() %}{{ x }}{% endmacro %}{% for x in [7] %}{{ m() }}{% endfor %}']:
+    T(t)
+    F(t)
 for t in ['a{% include "templates/inc.j2" %}b', '{% for i in l %}{% include "templates/inc.j2" %}{% endfor %}',
           '{% include "nope.j2" ignore missing %}x', '{% set s = "local" %}{% include "templates/inc.j2" %}']:
     T(t)
