@@ -835,6 +835,12 @@ static void test_controller_modules(void **state)
 	r = run("assert", "{\"that\": [\"inventory_hostname == 'localhost'\", \"1 < 2\"]}");
 	assert_string_equal(s(r, "msg"), "All assertions passed");
 	expect_ok(r, 0);
+	/* one condition as a string, commas and all */
+	expect_ok(run("assert", "{\"that\": \"2 in [1, 2, 3]\"}"), 0);
+	r = run("assert", "{\"that\": \"undefined_thing.x == 1\"}");
+	assert_true(failed(r));
+	assert_non_null(strstr(s(r, "msg"), "The conditional check"));
+	json_decref(r);
 	r = run("assert", "{\"that\": [\"1 < 2\", \"2 < 1\"], \"fail_msg\": \"nope\"}");
 	assert_true(failed(r));
 	assert_string_equal(s(r, "msg"), "nope");
