@@ -20,7 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
 #define MAX_DEPTH 64
 
@@ -492,7 +492,8 @@ static char *find_include(struct eval *ev, const char *name)
 	}
 	char *found = NULL;
 	for (int i = 0; i < 3; i++) {
-		if (!found && cands[i] && access(cands[i], R_OK) == 0)
+		struct stat st;
+		if (!found && cands[i] && stat(cands[i], &st) == 0 && S_ISREG(st.st_mode))
 			found = cands[i];
 		else
 			free(cands[i]);
