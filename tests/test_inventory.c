@@ -490,6 +490,69 @@ static void test_vars_file_errors(void **state)
 	free(p);
 }
 
+/* The magic variables of the corpus hosts that have a `magic` list, against
+ * what `ansible HOST -m debug` printed (gen/inventory_expected.sh). */
+static void check_magic(const char *dir, const char *host)
+{
+	struct inventory inv;
+	struct err e;
+	err_init(&e);
+	inventory_init(&inv);
+	char *args = xasprintf("%s/args", dir), *text = read_file(args, NULL);
+	assert_non_null(text);
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *src = strchr(line, ',') ? xstrdup(line) : xasprintf("%s/%s", dir, line);
+		assert_int_equal(inventory_load(&inv, src, &e), 0);
+		free(src);
+	}
+	assert_int_equal(inventory_finish(&inv, &e), 0);
+	json_t *sel = inventory_select(&inv, host, NULL, &e); /* may add localhost */
+	json_decref(sel);
+	json_t *v = inventory_host_vars(&inv, host, 1), *got = json_object();
+	assert_non_null(v);
+	const char *keys[] = {"groups", "group_names", "inventory_hostname",
+	                      "inventory_hostname_short"};
+	for (size_t i = 0; i < 4; i++)
+		json_object_set(got, keys[i], json_object_get(v, keys[i]));
+	char *want_path = xasprintf("%s/expected.magic.%s.json", dir, host);
+	json_error_t je;
+	json_t *want = json_load_file(want_path, 0, &je);
+	assert_non_null(want);
+	if (!json_equal(got, want)) {
+		char *a = dump(got), *b = dump(want);
+		fail_msg("%s %s: magic vars differ\n got:  %s\n want: %s", dir, host, a, b);
+	}
+	json_decref(want);
+	json_decref(got);
+	json_decref(v);
+	free(want_path);
+	free(args);
+	free(text);
+	inventory_release(&inv);
+}
+
+static void test_magic_corpus(void **state)
+{
+	(void)state;
+	static const char *const cases[] = {"ini_quirks", "precedence", "multi_source",
+	                                    "yaml_nested", "dense_groups"};
+	int n = 0;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *dir = xasprintf("data/inventory/%s", cases[i]);
+		char *mpath = xasprintf("%s/magic", dir), *hosts = read_file(mpath, NULL);
+		assert_non_null(hosts);
+		char *save = NULL;
+		for (char *h = strtok_r(hosts, "\n", &save); h;
+		     h = strtok_r(NULL, "\n", &save), n++)
+			check_magic(dir, h);
+		free(hosts);
+		free(mpath);
+		free(dir);
+	}
+	assert_true(n >= 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +568,7 @@ int main(void)
 	    cmocka_unit_test(test_implicit_localhost_vars),
 	    cmocka_unit_test(test_precedence),
 	    cmocka_unit_test(test_vars_file_errors),
+	    cmocka_unit_test(test_magic_corpus),
 	};
 	return cmocka_run_group_tests_name("inventory", tests, setup, teardown);
 }

@@ -7,6 +7,9 @@
 # Each case directory holds:
 #   args   the -i sources, one per line, relative to the case directory
 #   show   (optional) host names or patterns for --host, one per line
+#   magic  (optional) host names whose magic variables (groups,
+#          group_names, inventory_hostname, inventory_hostname_short) are
+#          taken from `ansible HOST -m debug` into expected.magic.HOST.json
 #   graph  (optional) group names for --graph GROUP, one per line
 #   patterns (optional) lines "PATTERN" or "PATTERN<TAB>LIMIT" for
 #          `ansible PATTERN --list-hosts [-l LIMIT]`
@@ -46,6 +49,17 @@ for case in "$here"/data/inventory/*/; do
 			while IFS= read -r h; do
 				[ -n "$h" ] && "$AI" "$@" --host "$h" >"expected.host.$h.json"
 			done <show
+		fi
+		if [ -f magic ]; then
+			while IFS= read -r h; do
+				[ -n "$h" ] || continue
+				/usr/bin/ansible "$@" "$h" -m debug -a 'msg={{ {"groups": groups,
+					"group_names": group_names, "inventory_hostname": inventory_hostname,
+					"inventory_hostname_short": inventory_hostname_short} }}' |
+					sed '1s/^[^{]*{/{/' | /usr/bin/python3 -c 'import json, sys
+print(json.dumps(json.load(sys.stdin)["msg"], sort_keys=True, indent=1))' \
+					>"expected.magic.$h.json"
+			done <magic
 		fi
 		if [ -f graph ]; then
 			while IFS= read -r g; do
