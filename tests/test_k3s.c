@@ -30,8 +30,16 @@ static void test_parse_rejects(void **state)
 {
 	(void)state;
 	struct k3s_version v;
-	const char *bad[] = {"", "v", "latest", "v1.31", "v1.31.x+k3s1", "v1.31.4+k3s",
-			     "v1.31.4+rke2r1", "v1.31.4+k3s1 ", "stable", NULL};
+	const char *bad[] = {"",
+	                     "v",
+	                     "latest",
+	                     "v1.31",
+	                     "v1.31.x+k3s1",
+	                     "v1.31.4+k3s",
+	                     "v1.31.4+rke2r1",
+	                     "v1.31.4+k3s1 ",
+	                     "stable",
+	                     NULL};
 	for (int i = 0; bad[i]; i++)
 		assert_int_equal(k3s_version_parse(bad[i], &v), -1);
 	assert_int_equal(k3s_version_parse(NULL, &v), -1);
@@ -61,9 +69,9 @@ static void test_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_parse_rejects),
-		cmocka_unit_test(test_order),
+	    cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_parse_rejects),
+	    cmocka_unit_test(test_order),
 	};
 	return cmocka_run_group_tests_name("k3s", tests, NULL, NULL);
 }

@@ -48,61 +48,60 @@ struct command {
 	const char *help;
 };
 
-static const char conn_help[] =
-	"  -u, --user USER        connect as USER\n"
-	"  -b, --become           run operations with become (sudo)\n"
-	"      --become-user U    become U (default root)\n"
-	"      --become-method M  sudo (default) or su\n"
-	"  -K, --ask-become-pass  ask for the become password\n"
-	"  -k, --ask-pass         ask for the connection password\n"
-	"      --private-key F    use this SSH private key file\n"
-	"  -c, --connection C     ssh, local or pct\n"
-	"  -T, --timeout N        connect timeout in seconds (default 10)\n"
-	"  -f, --forks N          hosts in parallel (default 5)\n";
+static const char conn_help[] = "  -u, --user USER        connect as USER\n"
+                                "  -b, --become           run operations with become (sudo)\n"
+                                "      --become-user U    become U (default root)\n"
+                                "      --become-method M  sudo (default) or su\n"
+                                "  -K, --ask-become-pass  ask for the become password\n"
+                                "  -k, --ask-pass         ask for the connection password\n"
+                                "      --private-key F    use this SSH private key file\n"
+                                "  -c, --connection C     ssh, local or pct\n"
+                                "  -T, --timeout N        connect timeout in seconds (default 10)\n"
+                                "  -f, --forks N          hosts in parallel (default 5)\n";
 
 static const char inv_help[] =
-	"  -i, --inventory SRC    inventory file, directory or 'h1,h2,' (repeatable)\n"
-	"  -l, --limit PATTERN    further limit the hosts ('@file' reads a file)\n"
-	"  -e, --extra-vars VARS  k=v, JSON/YAML, or @file (repeatable)\n";
+    "  -i, --inventory SRC    inventory file, directory or 'h1,h2,' (repeatable)\n"
+    "  -l, --limit PATTERN    further limit the hosts ('@file' reads a file)\n"
+    "  -e, --extra-vars VARS  k=v, JSON/YAML, or @file (repeatable)\n";
 
 static const char run_help[] =
-	"  -C, --check            report what would change, change nothing\n"
-	"  -D, --diff             show differences of changed files\n"
-	"  -t, --tags T           run only tasks tagged T (comma-separated)\n"
-	"      --skip-tags T      skip tasks tagged T\n"
-	"      --start-at-task N  start at the task named N\n"
-	"      --step             confirm each task (needs a terminal)\n"
-	"      --list-hosts       list the matching hosts and stop\n"
-	"      --list-tasks       list the tasks and stop\n"
-	"      --list-tags        list the tags and stop\n"
-	"      --syntax-check     check the playbook and stop\n"
-	"      --output FORMAT    default or json\n"
-	"      --hook FILE.lua    load a Lua hook (repeatable)\n"
-	"  -v, --verbose          more output (-vvv shows commands)\n";
+    "  -C, --check            report what would change, change nothing\n"
+    "  -D, --diff             show differences of changed files\n"
+    "  -t, --tags T           run only tasks tagged T (comma-separated)\n"
+    "      --skip-tags T      skip tasks tagged T\n"
+    "      --start-at-task N  start at the task named N\n"
+    "      --step             confirm each task (needs a terminal)\n"
+    "      --list-hosts       list the matching hosts and stop\n"
+    "      --list-tasks       list the tasks and stop\n"
+    "      --list-tags        list the tags and stop\n"
+    "      --syntax-check     check the playbook and stop\n"
+    "      --output FORMAT    default or json\n"
+    "      --hook FILE.lua    load a Lua hook (repeatable)\n"
+    "  -v, --verbose          more output (-vvv shows commands)\n";
 
 static const struct command commands[] = {
-	{"run", cmd_run, F_INV | F_CONN | F_RUN | F_OUT, "drover run [options] PLAYBOOK...",
-	 "Run playbooks against the inventory."},
-	{"exec", cmd_exec, F_INV | F_CONN | F_RUN | F_ADHOC | F_OUT,
-	 "drover exec [options] PATTERN [-m MODULE -a ARGS | -- COMMAND...]",
-	 "Run one module, or a shell command after '--', on the matching hosts.\n"
-	 "  -m, --module-name M    module to run (default command)\n"
-	 "  -a, --args ARGS        module arguments, k=v or JSON"},
-	{"inventory", cmd_inventory, F_INV | F_INVCMD,
-	 "drover inventory [-i SRC]... (--list | --graph [GROUP] | --host HOST) [--yaml]",
-	 "Show the inventory as Ansible's ansible-inventory does.\n"
-	 "      --list             all groups and hosts as JSON\n"
-	 "      --graph [GROUP]    the group tree\n"
-	 "      --host HOST        one host's merged variables\n"
-	 "      --yaml             YAML instead of JSON"},
-	{"template", cmd_template, F_INV | F_TMPL,
-	 "drover template [-i SRC] [--host H] [-e VARS]... [--json] [--when] TEXT|@FILE",
-	 "Render a template (or, with --when, evaluate a condition) with a host's vars.\n"
-	 "      --host HOST        use this inventory host's variables\n"
-	 "      --json             print the result as one JSON value\n"
-	 "      --when             evaluate TEXT as a bare conditional"},
-	{"doc", cmd_doc, 0, "drover doc [MODULE]",
-	 "List the modules, or document one (arguments, types, defaults)."},
+    {"run", cmd_run, F_INV | F_CONN | F_RUN | F_OUT, "drover run [options] PLAYBOOK...",
+     "Run playbooks against the inventory."},
+    {"exec", cmd_exec, F_INV | F_CONN | F_RUN | F_ADHOC | F_OUT,
+     "drover exec [options] PATTERN [-m MODULE -a ARGS | -- COMMAND...]",
+     "Run one module, or a shell command after '--', on the matching hosts.\n"
+     "  -m, --module-name M    module to run (default command)\n"
+     "  -a, --args ARGS        module arguments, k=v or JSON"},
+    {"inventory", cmd_inventory, F_INV | F_INVCMD,
+     "drover inventory [-i SRC]... (--list | --graph [GROUP] | --host HOST) [--yaml]",
+     "Show the inventory as Ansible's ansible-inventory does.\n"
+     "      --list             all groups and hosts as JSON\n"
+     "      --graph [GROUP]    the group tree\n"
+     "      --host HOST        one host's merged variables\n"
+     "      --yaml             YAML instead of JSON"},
+    {"template", cmd_template, F_INV | F_TMPL,
+     "drover template [-i SRC] [--host H] [-e VARS]... [--json] [--when] TEXT|@FILE",
+     "Render a template (or, with --when, evaluate a condition) with a host's vars.\n"
+     "      --host HOST        use this inventory host's variables\n"
+     "      --json             print the result as one JSON value\n"
+     "      --when             evaluate TEXT as a bare conditional"},
+    {"doc", cmd_doc, 0, "drover doc [MODULE]",
+     "List the modules, or document one (arguments, types, defaults)."},
 };
 
 static const struct command *find_command(const char *name)
@@ -123,7 +122,7 @@ static void usage_all(FILE *f)
 		const char *h = commands[i].help;
 		const char *nl = strchr(h, '\n');
 		fprintf(f, "  %-10s %.*s\n", commands[i].name, (int)(nl ? nl - h : (long)strlen(h)),
-			h);
+		        h);
 	}
 	fputs("  version    Print the version\n"
 	      "  help       Show help for a command: drover help COMMAND\n",
@@ -164,44 +163,44 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{"inventory", required_argument, 0, 'i'},
-	{"inventory-file", required_argument, 0, 'i'},
-	{"limit", required_argument, 0, 'l'},
-	{"forks", required_argument, 0, 'f'},
-	{"extra-vars", required_argument, 0, 'e'},
-	{"user", required_argument, 0, 'u'},
-	{"become", no_argument, 0, 'b'},
-	{"become-user", required_argument, 0, O_BECOME_USER},
-	{"become-method", required_argument, 0, O_BECOME_METHOD},
-	{"ask-become-pass", no_argument, 0, 'K'},
-	{"ask-pass", no_argument, 0, 'k'},
-	{"private-key", required_argument, 0, O_PRIVATE_KEY},
-	{"key-file", required_argument, 0, O_PRIVATE_KEY},
-	{"connection", required_argument, 0, 'c'},
-	{"timeout", required_argument, 0, 'T'},
-	{"check", no_argument, 0, 'C'},
-	{"diff", no_argument, 0, 'D'},
-	{"verbose", no_argument, 0, 'v'},
-	{"tags", required_argument, 0, 't'},
-	{"skip-tags", required_argument, 0, O_SKIP_TAGS},
-	{"start-at-task", required_argument, 0, O_START_AT},
-	{"step", no_argument, 0, O_STEP},
-	{"list-hosts", no_argument, 0, O_LIST_HOSTS},
-	{"list-tasks", no_argument, 0, O_LIST_TASKS},
-	{"list-tags", no_argument, 0, O_LIST_TAGS},
-	{"syntax-check", no_argument, 0, O_SYNTAX},
-	{"module-name", required_argument, 0, 'm'},
-	{"args", required_argument, 0, 'a'},
-	{"output", required_argument, 0, O_OUTPUT},
-	{"hook", required_argument, 0, O_HOOK},
-	{"list", no_argument, 0, O_LIST},
-	{"graph", no_argument, 0, O_GRAPH},
-	{"host", required_argument, 0, O_HOST},
-	{"yaml", no_argument, 0, O_YAML},
-	{"json", no_argument, 0, O_JSON},
-	{"when", no_argument, 0, O_WHEN},
-	{"help", no_argument, 0, 'h'},
-	{0, 0, 0, 0},
+    {"inventory", required_argument, 0, 'i'},
+    {"inventory-file", required_argument, 0, 'i'},
+    {"limit", required_argument, 0, 'l'},
+    {"forks", required_argument, 0, 'f'},
+    {"extra-vars", required_argument, 0, 'e'},
+    {"user", required_argument, 0, 'u'},
+    {"become", no_argument, 0, 'b'},
+    {"become-user", required_argument, 0, O_BECOME_USER},
+    {"become-method", required_argument, 0, O_BECOME_METHOD},
+    {"ask-become-pass", no_argument, 0, 'K'},
+    {"ask-pass", no_argument, 0, 'k'},
+    {"private-key", required_argument, 0, O_PRIVATE_KEY},
+    {"key-file", required_argument, 0, O_PRIVATE_KEY},
+    {"connection", required_argument, 0, 'c'},
+    {"timeout", required_argument, 0, 'T'},
+    {"check", no_argument, 0, 'C'},
+    {"diff", no_argument, 0, 'D'},
+    {"verbose", no_argument, 0, 'v'},
+    {"tags", required_argument, 0, 't'},
+    {"skip-tags", required_argument, 0, O_SKIP_TAGS},
+    {"start-at-task", required_argument, 0, O_START_AT},
+    {"step", no_argument, 0, O_STEP},
+    {"list-hosts", no_argument, 0, O_LIST_HOSTS},
+    {"list-tasks", no_argument, 0, O_LIST_TASKS},
+    {"list-tags", no_argument, 0, O_LIST_TAGS},
+    {"syntax-check", no_argument, 0, O_SYNTAX},
+    {"module-name", required_argument, 0, 'm'},
+    {"args", required_argument, 0, 'a'},
+    {"output", required_argument, 0, O_OUTPUT},
+    {"hook", required_argument, 0, O_HOOK},
+    {"list", no_argument, 0, O_LIST},
+    {"graph", no_argument, 0, O_GRAPH},
+    {"host", required_argument, 0, O_HOST},
+    {"yaml", no_argument, 0, O_YAML},
+    {"json", no_argument, 0, O_JSON},
+    {"when", no_argument, 0, O_WHEN},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
 };
 
 /* Which flag group an option belongs to (0: every command). */
@@ -260,7 +259,7 @@ static int parse_int(const char *cmd, const char *flag, const char *s, int min, 
 	long v = strtol(s, &end, 10);
 	if (!*s || *end || v < min || v > 1000000) {
 		fprintf(stderr, "drover %s: %s needs a whole number >= %d, not '%s'\n", cmd, flag,
-			min, s);
+		        min, s);
 		return -1;
 	}
 	*out = (int)v;
@@ -270,48 +269,113 @@ static int parse_int(const char *cmd, const char *flag, const char *s, int min, 
 static int apply_opt(struct cli *c, int o, const char *arg)
 {
 	switch (o) {
-	case 'i': strlist_push(&c->inventories, arg); break;
-	case 'l': c->limit = arg; break;
-	case 'f': return parse_int(c->cmd, "-f/--forks", arg, 1, &c->forks);
-	case 'e': strlist_push(&c->extra_vars, arg); break;
-	case 'u': c->user = arg; break;
-	case 'b': c->become = 1; break;
-	case O_BECOME_USER: c->become_user = arg; break;
-	case O_BECOME_METHOD: c->become_method = arg; break;
-	case 'K': c->ask_become_pass = 1; break;
-	case 'k': c->ask_pass = 1; break;
-	case O_PRIVATE_KEY: c->private_key = arg; break;
-	case 'c': c->connection = arg; break;
-	case 'T': return parse_int(c->cmd, "-T/--timeout", arg, 1, &c->timeout);
-	case 'C': c->check = 1; break;
-	case 'D': c->diff = 1; break;
-	case 'v': c->verbosity++; break;
-	case 't': c->tags = arg; break;
-	case O_SKIP_TAGS: c->skip_tags = arg; break;
-	case O_START_AT: c->start_at_task = arg; break;
-	case O_STEP: c->step = 1; break;
-	case O_LIST_HOSTS: c->list_hosts = 1; break;
-	case O_LIST_TASKS: c->list_tasks = 1; break;
-	case O_LIST_TAGS: c->list_tags = 1; break;
-	case O_SYNTAX: c->syntax_check = 1; break;
-	case 'm': c->module = arg; break;
-	case 'a': c->module_args = arg; break;
+	case 'i':
+		strlist_push(&c->inventories, arg);
+		break;
+	case 'l':
+		c->limit = arg;
+		break;
+	case 'f':
+		return parse_int(c->cmd, "-f/--forks", arg, 1, &c->forks);
+	case 'e':
+		strlist_push(&c->extra_vars, arg);
+		break;
+	case 'u':
+		c->user = arg;
+		break;
+	case 'b':
+		c->become = 1;
+		break;
+	case O_BECOME_USER:
+		c->become_user = arg;
+		break;
+	case O_BECOME_METHOD:
+		c->become_method = arg;
+		break;
+	case 'K':
+		c->ask_become_pass = 1;
+		break;
+	case 'k':
+		c->ask_pass = 1;
+		break;
+	case O_PRIVATE_KEY:
+		c->private_key = arg;
+		break;
+	case 'c':
+		c->connection = arg;
+		break;
+	case 'T':
+		return parse_int(c->cmd, "-T/--timeout", arg, 1, &c->timeout);
+	case 'C':
+		c->check = 1;
+		break;
+	case 'D':
+		c->diff = 1;
+		break;
+	case 'v':
+		c->verbosity++;
+		break;
+	case 't':
+		c->tags = arg;
+		break;
+	case O_SKIP_TAGS:
+		c->skip_tags = arg;
+		break;
+	case O_START_AT:
+		c->start_at_task = arg;
+		break;
+	case O_STEP:
+		c->step = 1;
+		break;
+	case O_LIST_HOSTS:
+		c->list_hosts = 1;
+		break;
+	case O_LIST_TASKS:
+		c->list_tasks = 1;
+		break;
+	case O_LIST_TAGS:
+		c->list_tags = 1;
+		break;
+	case O_SYNTAX:
+		c->syntax_check = 1;
+		break;
+	case 'm':
+		c->module = arg;
+		break;
+	case 'a':
+		c->module_args = arg;
+		break;
 	case O_OUTPUT:
 		if (strcmp(arg, "default") && strcmp(arg, "json")) {
 			fprintf(stderr, "drover %s: --output takes 'default' or 'json', not '%s'\n",
-				c->cmd, arg);
+			        c->cmd, arg);
 			return -1;
 		}
 		c->output = arg;
 		break;
-	case O_HOOK: strlist_push(&c->hooks, arg); break;
-	case O_LIST: c->list = 1; break;
-	case O_GRAPH: c->graph = 1; break;
-	case O_HOST: c->host = arg; break;
-	case O_YAML: c->yaml = 1; break;
-	case O_JSON: c->json = 1; break;
-	case O_WHEN: c->when = 1; break;
-	default: return -1;
+	case O_HOOK:
+		strlist_push(&c->hooks, arg);
+		break;
+	case O_LIST:
+		c->list = 1;
+		break;
+	case O_GRAPH:
+		c->graph = 1;
+		break;
+	case O_HOST:
+		c->host = arg;
+		break;
+	case O_YAML:
+		c->yaml = 1;
+		break;
+	case O_JSON:
+		c->json = 1;
+		break;
+	case O_WHEN:
+		c->when = 1;
+		break;
+	default:
+		return -1;
 	}
 	return 0;
 }
@@ -354,8 +418,8 @@ int cli_parse(struct cli *c, const char *cmd, int argc, char **argv)
 		}
 		int g = opt_group(o);
 		if (g && !(g & def->flags)) {
-			fprintf(stderr, "drover %s: option '%s' does not apply to this command\n", cmd,
-				argv[optind - 1]);
+			fprintf(stderr, "drover %s: option '%s' does not apply to this command\n",
+			        cmd, argv[optind - 1]);
 			return EXIT_ERROR;
 		}
 		if (apply_opt(c, o, optarg))
@@ -404,7 +468,7 @@ int cli_main(int argc, char **argv)
 			const struct command *def = find_command(argv[2]);
 			if (!def) {
 				fprintf(stderr, "drover: no help for '%s': not a command\n",
-					argv[2]);
+				        argv[2]);
 				return EXIT_ERROR;
 			}
 			usage_cmd(def, stdout);

@@ -75,27 +75,27 @@ struct known {
 
 #define OFF(f) offsetof(struct config, f)
 static const struct known known_keys[] = {
-	{"defaults", "inventory", K_STR, OFF(inventory)},
-	{"defaults", "hostfile", K_STR, OFF(inventory)},
-	{"defaults", "forks", K_INT, OFF(forks)},
-	{"defaults", "remote_user", K_STR, OFF(remote_user)},
-	{"defaults", "private_key_file", K_STR, OFF(private_key_file)},
-	{"defaults", "host_key_checking", K_BOOL, OFF(host_key_checking)},
-	{"defaults", "roles_path", K_STR, OFF(roles_path)},
-	{"defaults", "library", K_STR, OFF(library)},
-	{"defaults", "lua_hooks", K_STR, OFF(lua_hooks)},
-	{"defaults", "timeout", K_INT, OFF(timeout)},
-	{"defaults", "stdout_callback", K_STR, OFF(stdout_callback)},
-	{"privilege_escalation", "become", K_BOOL, OFF(become)},
-	{"privilege_escalation", "become_user", K_STR, OFF(become_user)},
-	{"privilege_escalation", "become_method", K_STR, OFF(become_method)},
-	{"privilege_escalation", "become_ask_pass", K_BOOL, OFF(become_ask_pass)},
-	{"ssh_connection", "ssh_args", K_STR, OFF(ssh_args)},
-	{"ssh_connection", "pipelining", K_BOOL, OFF(pipelining)},
+    {"defaults", "inventory", K_STR, OFF(inventory)},
+    {"defaults", "hostfile", K_STR, OFF(inventory)},
+    {"defaults", "forks", K_INT, OFF(forks)},
+    {"defaults", "remote_user", K_STR, OFF(remote_user)},
+    {"defaults", "private_key_file", K_STR, OFF(private_key_file)},
+    {"defaults", "host_key_checking", K_BOOL, OFF(host_key_checking)},
+    {"defaults", "roles_path", K_STR, OFF(roles_path)},
+    {"defaults", "library", K_STR, OFF(library)},
+    {"defaults", "lua_hooks", K_STR, OFF(lua_hooks)},
+    {"defaults", "timeout", K_INT, OFF(timeout)},
+    {"defaults", "stdout_callback", K_STR, OFF(stdout_callback)},
+    {"privilege_escalation", "become", K_BOOL, OFF(become)},
+    {"privilege_escalation", "become_user", K_STR, OFF(become_user)},
+    {"privilege_escalation", "become_method", K_STR, OFF(become_method)},
+    {"privilege_escalation", "become_ask_pass", K_BOOL, OFF(become_ask_pass)},
+    {"ssh_connection", "ssh_args", K_STR, OFF(ssh_args)},
+    {"ssh_connection", "pipelining", K_BOOL, OFF(pipelining)},
 };
 
 static int apply(struct config *c, const char *path, int lineno, const char *sec, const char *key,
-		 const char *val, struct err *e)
+                 const char *val, struct err *e)
 {
 	for (size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++) {
 		const struct known *k = &known_keys[i];
@@ -109,16 +109,16 @@ static int apply(struct config *c, const char *path, int lineno, const char *sec
 			long n = strtol(val, &end, 10);
 			if (!*val || *end || n < 0 || n > 100000)
 				return err_set(e, ERR_PARSE, path, lineno, 1,
-					       "[%s] %s must be a whole number, not '%s'", sec, key,
-					       val);
+				               "[%s] %s must be a whole number, not '%s'", sec, key,
+				               val);
 			*(int *)field = (int)n;
 		} else {
 			int b = config_bool(val);
 			if (b < 0)
 				return err_set(e, ERR_PARSE, path, lineno, 1,
-					       "[%s] %s must be a boolean (yes/no, true/false), "
-					       "not '%s'",
-					       sec, key, val);
+				               "[%s] %s must be a boolean (yes/no, true/false), "
+				               "not '%s'",
+				               sec, key, val);
 			*(int *)field = b;
 		}
 		return 0;
@@ -150,7 +150,7 @@ int config_load_file(struct config *c, const char *path, struct err *e)
 			char *close = strchr(s, ']');
 			if (!close) {
 				rc = err_set(e, ERR_PARSE, path, lineno, 1,
-					     "section header needs a closing ']'");
+				             "section header needs a closing ']'");
 				break;
 			}
 			*close = '\0';
@@ -160,7 +160,7 @@ int config_load_file(struct config *c, const char *path, struct err *e)
 		char *eq = strpbrk(s, "=:");
 		if (!eq) {
 			rc = err_set(e, ERR_PARSE, path, lineno, 1,
-				     "expected 'key = value', got '%s'", s);
+			             "expected 'key = value', got '%s'", s);
 			break;
 		}
 		*eq = '\0';
@@ -193,20 +193,20 @@ int config_load(struct config *c, const char *explicit_path, struct err *e)
 		snprintf(homecfg[1], sizeof(homecfg[1]), "%s/.ansible.cfg", home);
 	}
 	const char *order[] = {explicit_path,
-			       getenv("DROVER_CONFIG"),
-			       getenv("ANSIBLE_CONFIG"),
-			       "drover.cfg",
-			       "ansible.cfg",
-			       homecfg[0],
-			       homecfg[1],
-			       "/etc/ansible/ansible.cfg"};
+	                       getenv("DROVER_CONFIG"),
+	                       getenv("ANSIBLE_CONFIG"),
+	                       "drover.cfg",
+	                       "ansible.cfg",
+	                       homecfg[0],
+	                       homecfg[1],
+	                       "/etc/ansible/ansible.cfg"};
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		const char *p = order[i];
 		if (!p || !*p)
 			continue;
 		if (i < 3 && access(p, R_OK))
 			return err_set(e, ERR_IO, p, 0, 0, "cannot read config: %s",
-				       strerror(errno));
+			               strerror(errno));
 		if (access(p, R_OK))
 			continue;
 		log_verbose(1, "Using %s as config file", p);

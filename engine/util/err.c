@@ -9,7 +9,7 @@ void err_init(struct err *e)
 }
 
 int err_setv(struct err *e, int code, const char *file, int line, int col, const char *fmt,
-	     va_list ap)
+             va_list ap)
 {
 	if (!e || e->code)
 		return code;

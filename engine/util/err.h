@@ -34,9 +34,9 @@ struct err {
 void err_init(struct err *e);
 /* Set the error unless one is set already. file may be NULL. Returns code. */
 int err_set(struct err *e, int code, const char *file, int line, int col, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
+    __attribute__((format(printf, 6, 7)));
 int err_setv(struct err *e, int code, const char *file, int line, int col, const char *fmt,
-	     va_list ap);
+             va_list ap);
 /* Prepend "ctx: " to the message of a set error. */
 void err_prefix(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "file:line:col: msg" (or just msg) into out. */
