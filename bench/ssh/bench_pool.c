@@ -43,8 +43,8 @@ static void run_one(struct bench *b, int i)
 	snprintf(name, sizeof(name), "host%02d", i);
 	snprintf(args, sizeof(args), "-o UserKnownHostsFile=%s", b->kh);
 	vars = json_pack("{s:s, s:i, s:s, s:s, s:s}", "ansible_host", b->addrs[i], "ansible_port",
-			 b->port, "ansible_user", b->user, "ansible_ssh_private_key_file", b->key,
-			 "ansible_ssh_common_args", args);
+	                 b->port, "ansible_user", b->user, "ansible_ssh_private_key_file", b->key,
+	                 "ansible_ssh_common_args", args);
 	err_init(&e);
 	c = conn_pool_get(b->pool, name, vars, NULL, NULL, &e);
 	json_decref(vars);
@@ -95,7 +95,8 @@ int main(int argc, char **argv)
 	double t0, t1, t2;
 
 	if (argc < 8) {
-		fprintf(stderr, "usage: bench_pool USER KEY KNOWN_HOSTS PORT TASKS FORKS ADDR...\n");
+		fprintf(stderr,
+		        "usage: bench_pool USER KEY KNOWN_HOSTS PORT TASKS FORKS ADDR...\n");
 		return 2;
 	}
 	b.user = argv[1];
