@@ -52,8 +52,7 @@ static void push_depth(lua_State *L, const json_t *v, int depth)
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		lua_createtable(L, 0, (int)json_object_size(v));
-		json_object_foreach((json_t *)v, k, x)
-		{
+		json_object_foreach ((json_t *)v, k, x) {
 			push_depth(L, x, depth + 1);
 			lua_setfield(L, -2, k);
 		}
@@ -61,8 +60,7 @@ static void push_depth(lua_State *L, const json_t *v, int depth)
 		break;
 	case JSON_ARRAY:
 		lua_createtable(L, (int)json_array_size(v), 0);
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach (v, i, x) {
 			push_depth(L, x, depth + 1);
 			lua_rawseti(L, -2, (lua_Integer)i + 1);
 		}
