@@ -151,8 +151,7 @@ static json_t *enumerate(struct sel *s, const char *pat)
 		json_t *hs = inventory_group_hosts(s->inv, s->inv->groups[i]->name);
 		size_t k;
 		json_t *h;
-		json_array_foreach(hs, k, h)
-		{
+		json_array_foreach (hs, k, h) {
 			if (!inventory_host(s->inv, json_string_value(h))->implicit)
 				add_unique(out, seen, json_string_value(h));
 		}
@@ -208,73 +207,84 @@ static json_t *match_one(struct sel *s, const char *part)
 	return out;
 }
 
-static int in_list(const json_t *arr, const char *name)
+static json_t *name_set(const json_t *arr)
 {
+	json_t *set = json_object();
 	size_t i;
 	json_t *v;
-	json_array_foreach(arr, i, v)
-	{
-		if (!strcmp(json_string_value(v), name))
-			return 1;
+	json_array_foreach (arr, i, v) {
+		json_object_set(set, json_string_value(v), json_true());
 	}
-	return 0;
+	return set;
 }
 
-/* _evaluate_patterns over parts: new array, or NULL with e set. */
-static json_t *evaluate(struct sel *s, const json_t *parts)
+/* Ansible's order_patterns: plain parts, then &, then !; only & and !
+ * parts alone imply `all`. New array. */
+static json_t *order_parts(const json_t *parts)
 {
-	json_t *ordered = json_array(), *hosts = json_array();
+	json_t *ordered = json_array();
 	for (int pass = 0; pass < 3; pass++) {
 		size_t i;
 		json_t *p;
-		json_array_foreach(parts, i, p)
-		{
+		json_array_foreach (parts, i, p) {
 			const char *t = json_string_value(p);
-			int kind = t[0] == '&' ? 1 : t[0] == '!' ? 2 : 0;
-			if (kind == pass)
+			if ((t[0] == '&' ? 1 : t[0] == '!' ? 2 : 0) == pass)
 				json_array_append(ordered, p);
 		}
 		if (pass == 0 && !json_array_size(ordered))
 			json_array_append_new(ordered, json_string("all"));
 	}
+	return ordered;
+}
+
+/* Apply one part to hosts (in place, with seen its name set). */
+static void apply_part(json_t **hosts, json_t **seen, const char *t, const json_t *that)
+{
+	size_t k;
+	json_t *h;
+	if (t[0] != '!' && t[0] != '&') {
+		json_array_foreach (that, k, h) {
+			if (json_object_get(*seen, json_string_value(h)))
+				continue;
+			json_object_set(*seen, json_string_value(h), json_true());
+			json_array_append(*hosts, h);
+		}
+		return;
+	}
+	json_t *tset = name_set(that), *next = json_array();
+	json_array_foreach (*hosts, k, h) {
+		if (!!json_object_get(tset, json_string_value(h)) == (t[0] == '&'))
+			json_array_append(next, h);
+	}
+	json_decref(tset);
+	json_decref(*hosts);
+	json_decref(*seen);
+	*hosts = next;
+	*seen = name_set(next);
+}
+
+/* _evaluate_patterns over parts: new array, or NULL with e set. */
+static json_t *evaluate(struct sel *s, const json_t *parts)
+{
+	json_t *ordered = order_parts(parts), *hosts = json_array(), *seen = json_object();
 	size_t i;
 	json_t *p;
-	json_array_foreach(ordered, i, p)
-	{
+	json_array_foreach (ordered, i, p) {
 		const char *t = json_string_value(p);
-		const struct inv_host *exact = inventory_host(s->inv, t);
-		if (exact && t[0] != '&' && t[0] != '!') {
-			if (!in_list(hosts, t))
-				json_array_append_new(hosts, json_string(t));
-			continue;
-		}
-		json_t *that = match_one(s, t);
+		json_t *that;
+		if (t[0] != '&' && t[0] != '!' && inventory_host(s->inv, t))
+			that = json_pack("[s]", t); /* a host's own name, before globbing */
+		else
+			that = match_one(s, t);
 		if (!that) {
 			json_decref(hosts);
 			hosts = NULL;
 			break;
 		}
-		json_t *next = json_array();
-		size_t k;
-		json_t *h;
-		if (t[0] == '!' || t[0] == '&') {
-			json_array_foreach(hosts, k, h)
-			{
-				if (in_list(that, json_string_value(h)) == (t[0] == '&'))
-					json_array_append(next, h);
-			}
-		} else {
-			json_array_extend(next, hosts);
-			json_array_foreach(that, k, h)
-			{
-				if (!in_list(next, json_string_value(h)))
-					json_array_append(next, h);
-			}
-		}
+		apply_part(&hosts, &seen, t, that);
 		json_decref(that);
-		json_decref(hosts);
-		hosts = next;
 	}
+	json_decref(seen);
 	json_decref(ordered);
 	return hosts;
 }
@@ -285,8 +295,7 @@ static json_t *limit_parts(const char *limit, struct err *e)
 	json_t *parts = split_pattern(limit), *out = json_array();
 	size_t i;
 	json_t *p;
-	json_array_foreach(parts, i, p)
-	{
+	json_array_foreach (parts, i, p) {
 		const char *t = json_string_value(p);
 		if (t[0] != '@') {
 			json_array_append(out, p);
@@ -330,14 +339,15 @@ json_t *inventory_select(struct inventory *inv, const char *pattern, const char 
 	sub = lparts ? evaluate(&s, lparts) : NULL;
 	json_t *kept = NULL;
 	if (sub) {
+		json_t *set = name_set(sub);
 		kept = json_array();
 		size_t i;
 		json_t *h;
-		json_array_foreach(hosts, i, h)
-		{
-			if (in_list(sub, json_string_value(h)))
+		json_array_foreach (hosts, i, h) {
+			if (json_object_get(set, json_string_value(h)))
 				json_array_append(kept, h);
 		}
+		json_decref(set);
 	}
 	json_decref(hosts);
 	hosts = kept;
