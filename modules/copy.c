@@ -234,6 +234,16 @@ out:
 	return ret;
 }
 
+static int make_dir(struct task_ctx *ctx, const char *dir, json_t *result, struct err *e)
+{
+	struct buf cmd = BUF_INIT;
+	buf_adds(&cmd, "mkdir -p -- ");
+	buf_add_shquote(&cmd, dir);
+	int ret = mod_sh_checked(ctx, buf_str(&cmd), result, e);
+	buf_release(&cmd);
+	return ret;
+}
+
 /* dest itself, or dest/base when dest is a directory; NULL after a failure. */
 static char *final_dest(const char *dest0, const char *base, const struct mod_stat *a, int *inner,
                         json_t *result)
@@ -278,6 +288,10 @@ int mod_copy_data(struct task_ctx *ctx, const json_t *args, const char *data, si
 	if (differ && ctx->diff)
 		set_diff(ctx, result, st, dest, data, len,
 		         src_label ? src_label : "dynamically generated", e);
+	/* "dest/" that does not exist yet is made, as Ansible's copy does */
+	if (differ && !ctx->check && inner && !a.exists &&
+	    (ret = make_dir(ctx, mod_str(args, "dest"), result, e)) != 0)
+		goto out;
 	if (differ && !ctx->check &&
 	    (ret = write_file(ctx, args, data, len, dest, st, result, e)) != 0)
 		goto out;

@@ -511,9 +511,10 @@ static void test_copy_src_and_dirs(void **state)
 	assert_string_equal(s(r, "dest"), P("cdir/app.conf"));
 	expect_ok(r, 1);
 	assert_file(P("cdir/app.conf"), "listen 8080\n");
-	/* dest ending in / is a directory, made if missing? no: like Ansible, the
-	 * directory must exist for a single file, so use the existing one */
 	expect_ok(run("copy", "{\"src\": \"app.conf\", \"dest\": \"%s/\"}", P("cdir")), 0);
+	/* dest ending in / that does not exist is made, as Ansible does */
+	expect_ok(run("copy", "{\"src\": \"app.conf\", \"dest\": \"%s/\"}", P("newdir/sub")), 1);
+	assert_file(P("newdir/sub/app.conf"), "listen 8080\n");
 	r = run("copy", "{\"content\": \"x\", \"dest\": \"%s\"}", P("cdir"));
 	assert_true(failed(r));
 	assert_string_equal(s(r, "msg"), "can not use content with a dir as dest");
