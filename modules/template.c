@@ -84,11 +84,9 @@ static int template_run(struct task_ctx *ctx, const json_t *args, json_t *result
 		out = buf_detach(&b);
 	}
 	const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
-	char *b2 = xstrdup(base);
-	if (str_endswith(b2, ".j2"))
-		b2[strlen(b2) - 3] = '\0';
-	ret = mod_copy_data(ctx, args, out, strlen(out), b2, path, result, e);
-	free(b2);
+	/* into a directory under the template's own name, .j2 and all, as
+	 * Ansible's template action (_original_basename) does */
+	ret = mod_copy_data(ctx, args, out, strlen(out), base, path, result, e);
 out:
 	json_decref(vars);
 	json_decref(r);
