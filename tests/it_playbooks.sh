@@ -75,6 +75,18 @@ else
 	echo "ok   default output"
 fi
 
+# Default output of suite playbooks: handlers, roles, includes, serial, meta.
+for e in text/suite_*.expected; do
+	n=${e#text/suite_}
+	n=${n%.expected}
+	"$DROVER_BIN" run -f 1 -i suite/hosts "suite/$n.yml" 2>&1 | sed "s|$(pwd)/||" >"$tmp/t"
+	if ! diff -u "$e" "$tmp/t"; then
+		echo "FAIL default output of $n"; fail=1
+	else
+		echo "ok   default output of $n"
+	fi
+done
+
 # Colour on a terminal, line by line as Ansible colours (banner widths follow
 # the terminal, so runs of '*' are compared as one); NO_COLOR turns it off.
 timeout 60 script -qc "env -u NO_COLOR '$DROVER_BIN' run -f 1 -i suite/hosts text/recap.yml" /dev/null |

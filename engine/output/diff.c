@@ -205,7 +205,8 @@ void output_diff(struct output *o, const json_t *diff)
 	if (output_kind(o) != OUT_DEFAULT || !diff)
 		return;
 	if (json_is_array(diff)) {
-		json_array_foreach(diff, i, d) one_diff(&b, d);
+		json_array_foreach (diff, i, d)
+			one_diff(&b, d);
 	} else {
 		one_diff(&b, diff);
 	}

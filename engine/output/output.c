@@ -176,8 +176,7 @@ void output_task_start(struct output *o, const char *kind, const char *title, in
 
 void output_meta_start(struct output *o, const char *title, int id)
 {
-	if (o->kind == OUT_JSON)
-		output_task_start(o, "TASK", title, id);
+	output_task_start(o, "TASK", title, id);
 }
 
 /* A copy without Ansible's internal keys, as callbacks show results. */
@@ -187,8 +186,7 @@ static json_t *clean(const json_t *r, const char *action, int verbosity)
 	const char *k;
 	json_t *v;
 	void *tmp;
-	json_object_foreach_safe(c, tmp, k, v)
-	{
+	json_object_foreach_safe (c, tmp, k, v) {
 		if (str_startswith(k, "_ansible_") || (!strcmp(k, "invocation") && verbosity < 3))
 			json_object_del(c, k);
 	}
@@ -200,8 +198,7 @@ static json_t *clean(const json_t *r, const char *action, int verbosity)
 		json_object_del(c, "changed");
 		json_object_del(c, "skip_reason"); /* _hide_in_debug */
 		if (json_object_get(c, "msg")) {
-			json_object_foreach_safe(c, tmp, k, v)
-			{
+			json_object_foreach_safe (c, tmp, k, v) {
 				if (strcmp(k, "msg") && strcmp(k, "exception") &&
 				    strcmp(k, "warnings") && strcmp(k, "deprecations"))
 					json_object_del(c, k);

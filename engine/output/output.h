@@ -29,8 +29,8 @@ void output_free(struct output *o);
 void output_play_start(struct output *o, const char *name);
 /* "TASK", "RUNNING HANDLER". id makes the json callback's task id. */
 void output_task_start(struct output *o, const char *kind, const char *title, int id);
-/* A meta task reaching a host: the json callback records a task entry per
- * host as Ansible's does; the text callbacks show nothing. */
+/* A meta task reaching a host: a banner (a task entry for json) per host,
+ * as Ansible's callbacks get a task start for each. */
 void output_meta_start(struct output *o, const char *title, int id);
 /*
  * One host's result (or one loop item's when item is set). action is the
