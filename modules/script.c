@@ -60,7 +60,10 @@ static int script_run(struct task_ctx *ctx, const json_t *args, json_t *result, 
 		mod_set_changed(result, 0);
 		goto out;
 	}
-	tmp = xasprintf("/tmp/.drover-script-%ld-%s", (long)getpid(),
+	/* unique per run and call: several hosts may delegate to one machine */
+	static unsigned seq;
+	tmp = xasprintf("/tmp/.drover-script-%ld-%u-%s", (long)getpid(),
+	                __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED),
 	                strrchr(file, '/') ? strrchr(file, '/') + 1 : file);
 	if ((ret = conn_put(ctx->conn, data, len, tmp, 0700, &ctx->exec, e)) < 0)
 		goto out;
