@@ -322,7 +322,7 @@ static void test_yaml_dump(void **state)
 static void test_fuzz_regressions(void **state)
 {
 	(void)state;
-	json_t *vars = vars_of("{\"s\": \"hello\"}");
+	json_t *vars = vars_of("{\"s\": \"hello\", \"l\": [1, 2, 3]}");
 	struct tmpl_ctx ctx = {vars, NULL, 0, 0, NULL, 1, 0, 0};
 	struct err e;
 	static const char *const errors[][2] = {
@@ -348,6 +348,8 @@ static void test_fuzz_regressions(void **state)
 	    {"{{ 'x' | indent(99999999999999999999) | length }}", "1"},
 	    {"{{ 9223372036854775807 + 1 }}", "9.223372036854776e+18"},
 	    {"{{ '' }}", ""},
+	    {"{{ l.append(4) }}{{ l | length }}", "4"},
+	    {"{{ l | length }}", "3"}, /* the caller's list is unchanged */
 	    {"{{ '\xc3\xa9' | b64encode | b64decode }}", "\xc3\xa9"},
 	};
 	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {

@@ -345,6 +345,25 @@ static json_t *str_method(struct eval *ev, json_t *obj, const char *name, json_t
 	return NULL;
 }
 
+/*
+ * list.append and dict.update change a value. When that value is one of the
+ * caller's variables (shared, maybe with other threads), change a copy that
+ * this render keeps under the variable's name instead.
+ */
+static json_t *writable(struct eval *ev, json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach ((json_t *)ev->ctx->vars, k, v) {
+		if (v != obj)
+			continue;
+		json_t *copy = json_deep_copy(obj);
+		json_object_set_new(ev->cache, k, copy);
+		return copy;
+	}
+	return obj;
+}
+
 static json_t *dict_method(struct eval *ev, json_t *obj, const char *name, json_t *args)
 {
 	const char *k;
@@ -372,7 +391,7 @@ static json_t *dict_method(struct eval *ev, json_t *obj, const char *name, json_
 		return out;
 	}
 	if (!strcmp(name, "update") && json_is_object(a0)) {
-		json_object_update(obj, a0);
+		json_object_update(writable(ev, obj), a0);
 		return json_null();
 	}
 	if (!strcmp(name, "copy"))
@@ -393,11 +412,11 @@ static json_t *list_method(struct eval *ev, json_t *obj, const char *name, json_
 	size_t i;
 	json_t *x;
 	if (!strcmp(name, "append") && a0) {
-		json_array_append(obj, a0);
+		json_array_append(writable(ev, obj), a0);
 		return json_null();
 	}
 	if (!strcmp(name, "extend") && json_is_array(a0)) {
-		json_array_extend(obj, a0);
+		json_array_extend(writable(ev, obj), a0);
 		return json_null();
 	}
 	if (!strcmp(name, "index") && a0) {

@@ -16,6 +16,19 @@
  * whose value holds templates is rendered when read, recursively, with the
  * same context; a cycle is the error "recursive loop detected in template".
  * Strings marked !unsafe (yaml_is_unsafe) are never rendered.
+ *
+ * Statements: if/elif/else, for (else, loop.*, unpacking, inline if), set
+ * (also block set and namespace attributes), macro, include, raw, comments
+ * and whitespace control. Filters, tests, lookups (env, file, pipe,
+ * template, fileglob, first_found, vars, dict, items, list) and Python
+ * methods are listed in filters*.c, tests.c, lookups.c and methods.c;
+ * tests/data/template/cases.json shows each against ansible-core's answer.
+ * Not supported: extends/blocks/import, recursive loops, loop controls,
+ * datetime objects (now()), and in regexes lookaround assertions;
+ * non-greedy quantifiers match greedily (POSIX engine). Thread-safe: the
+ * parse cache and the compiled-regex cache are shared under locks; ctx and
+ * its vars are only read: list.append/dict.update on a variable change this
+ * render's copy of it.
  */
 #ifndef DROVER_TMPL_H
 #define DROVER_TMPL_H
