@@ -226,34 +226,35 @@ static int parse_quoted(struct lit *l, int raw, struct buf *b)
 }
 
 /* A string prefix (r, b, u, rb, ...) then a quote; -1 if not a string. */
-static int string_prefix(const char *s, int *raw)
+static int string_prefix(const char *s, int *raw, int *bytes)
 {
 	size_t n = 0;
-	*raw = 0;
-	while (n < 2 && strchr("rRbBuUfF", s[n]) && s[n]) {
+	*raw = *bytes = 0;
+	while (n < 2 && s[n] && strchr("rRbBuUfF", s[n])) {
 		if (s[n] == 'f' || s[n] == 'F')
 			return -1; /* f-strings are not literals */
-		if (s[n] == 'r' || s[n] == 'R')
-			*raw = 1;
+		*raw |= s[n] == 'r' || s[n] == 'R';
+		*bytes |= s[n] == 'b' || s[n] == 'B';
 		n++;
 	}
 	return s[n] == '\'' || s[n] == '"' ? (int)n : -1;
 }
 
+/* Adjacent literals concatenate; bytes and text may not mix. */
 static json_t *parse_strings(struct lit *l)
 {
 	struct buf b = BUF_INIT;
-	int raw, n, any = 0;
-	while ((n = string_prefix(l->p, &raw)) >= 0) {
+	int raw, bytes, kind = -1, n;
+	while ((n = string_prefix(l->p, &raw, &bytes)) >= 0) {
 		l->p += n;
-		if (parse_quoted(l, raw, &b)) {
+		if ((kind >= 0 && kind != bytes) || parse_quoted(l, raw, &b)) {
 			buf_release(&b);
 			return NULL;
 		}
-		any = 1;
+		kind = bytes;
 		skip_ws(l);
 	}
-	json_t *v = any ? json_stringn(b.s ? b.s : "", b.len) : NULL;
+	json_t *v = kind >= 0 ? json_stringn(b.s ? b.s : "", b.len) : NULL;
 	buf_release(&b);
 	return v;
 }
@@ -329,7 +330,7 @@ static json_t *parse_value(struct lit *l)
 		goto out;
 	skip_ws(l);
 	const char *s = l->p;
-	int raw, neg = 0;
+	int raw, bytes, neg = 0;
 	if (*s == '-' || *s == '+') {
 		neg = *s == '-';
 		l->p++;
@@ -339,7 +340,7 @@ static json_t *parse_value(struct lit *l)
 			v = parse_number(l, neg);
 	} else if (isdigit((unsigned char)*s) || (*s == '.' && isdigit((unsigned char)s[1]))) {
 		v = parse_number(l, 0);
-	} else if (string_prefix(s, &raw) >= 0) {
+	} else if (string_prefix(s, &raw, &bytes) >= 0) {
 		v = parse_strings(l);
 	} else if (*s == '[') {
 		v = parse_seq(l, ']', 0);
