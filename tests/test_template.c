@@ -350,6 +350,7 @@ static void test_fuzz_regressions(void **state)
 	    {"{{ '' }}", ""},
 	    {"{{ l.append(4) }}{{ l | length }}", "4"},
 	    {"{{ l | length }}", "3"}, /* the caller's list is unchanged */
+	    {"{{ now(fmt='%Y') | length }}", "4"},
 	    {"{{ '\xc3\xa9' | b64encode | b64decode }}", "\xc3\xa9"},
 	};
 	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int is_space_char(char c)
 {
@@ -585,9 +586,34 @@ static json_t *g_dict(struct eval *ev, json_t *args, json_t *kw)
 	return out;
 }
 
+/* Ansible's now(utc=False, fmt=None): with fmt a strftime string; without,
+ * the text of the datetime (drover has no datetime objects). */
+static json_t *g_now(json_t *args, json_t *kw)
+{
+	int utc = arg_bool(args, kw, 0, "utc", 0);
+	const char *fmt = arg_str(args, kw, 1, "fmt", NULL);
+	struct timespec ts;
+	struct tm tm;
+	char out[256];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (utc)
+		gmtime_r(&ts.tv_sec, &tm);
+	else
+		localtime_r(&ts.tv_sec, &tm);
+	if (fmt) {
+		size_t n = strftime(out, sizeof(out), fmt, &tm);
+		return tstr(out, n);
+	}
+	size_t n = strftime(out, sizeof(out), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(out + n, sizeof(out) - n, ".%06ld", ts.tv_nsec / 1000);
+	return tstrz(out);
+}
+
 json_t *global_call(struct eval *ev, const char *name, json_t *args, json_t *kw, int *found)
 {
 	*found = 1;
+	if (!strcmp(name, "now"))
+		return g_now(args, kw);
 	if (!strcmp(name, "range")) {
 		if (eval_check_defined(ev, args) < 0)
 			return NULL;

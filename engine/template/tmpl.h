@@ -24,7 +24,7 @@
  * methods are listed in filters*.c, tests.c, lookups.c and methods.c;
  * tests/data/template/cases.json shows each against ansible-core's answer.
  * Not supported: extends/blocks/import, recursive loops, loop controls,
- * datetime objects (now()), and in regexes lookaround assertions;
+ * datetime objects (now() returns text), and in regexes lookaround assertions;
  * non-greedy quantifiers match greedily (POSIX engine). Thread-safe: the
  * parse cache and the compiled-regex cache are shared under locks; ctx and
  * its vars are only read: list.append/dict.update on a variable change this
