@@ -119,8 +119,13 @@ if [ -z "$api_pid" ]; then
 	fail=1
 else
 	trap 'kill $api_pid 2>/dev/null; cleanup' EXIT
-	k3s kubectl patch node k3s-w-02 --subresource=status --type=merge \
-		-p '{"status":{"conditions":[{"type":"Ready","status":"False","reason":"Test","message":"disk pressure"}]}}' >/dev/null
+	# the node's Ready condition, PATCHed on /status as a kubelet does
+	curl -sf --cacert "$tmp/api/ca.crt" --cert "$tmp/api/client-admin.crt" \
+		--key "$tmp/api/client-admin.key" -X PATCH \
+		-H 'Content-Type: application/merge-patch+json' \
+		"https://127.0.77.2:$api_port/api/v1/nodes/k3s-w-02/status" \
+		-d '{"status":{"conditions":[{"type":"Ready","status":"False","reason":"Test","message":"disk pressure"}]}}' >/dev/null ||
+		echo "FAIL could not mark k3s-w-02 NotReady"
 	timeout 120 "$DROVER_BIN" run -i $pb/cluster.ini --hook ../lua/hooks/cluster_gate.lua \
 		$pb/drain.yml >"$tmp/out" 2>"$tmp/err"
 	rc=$?

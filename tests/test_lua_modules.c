@@ -82,13 +82,19 @@ static void apisrv_stop(struct apisrv *a)
 	free(a->kubeconfig);
 }
 
-static void set_ready(const char *node, const char *status, const char *message)
+/* The node's Ready condition, PATCHed on /status as a kubelet does (with
+ * curl and the admin client certificate: older kubectl has no
+ * --subresource). */
+static void set_ready(struct apisrv *a, const char *node, const char *status, const char *message)
 {
-	assert_int_equal(sh("k3s kubectl patch node %s --subresource=status --type=merge -p "
-	                    "'{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"%s\","
-	                    "\"reason\":\"Test\",\"message\":\"%s\"}]}}' >/dev/null",
-	                    node, status, message),
-	                 0);
+	assert_int_equal(
+	    sh("curl -sf --cacert %s/ca.crt --cert %s/client-admin.crt --key %s/client-admin.key "
+	       "-X PATCH -H 'Content-Type: application/merge-patch+json' "
+	       "https://127.0.77.1:%d/api/v1/nodes/%s/status -d "
+	       "'{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"%s\","
+	       "\"reason\":\"Test\",\"message\":\"%s\"}]}}' >/dev/null",
+	       a->state, a->state, a->state, a->port, node, status, message),
+	    0);
 }
 
 static void gate_vars(struct test_env *t)
@@ -105,7 +111,6 @@ static void test_cluster_gate(struct apisrv *a)
 	struct test_env *t = env_new();
 	struct lua_hooks *h;
 	char *veto = NULL;
-	(void)a;
 	gate_vars(t);
 	h = hooks_with(t, "../lua/hooks/cluster_gate.lua", NULL);
 	/* all Ready: drain goes ahead, after one look at the cluster */
@@ -115,7 +120,7 @@ static void test_cluster_gate(struct apisrv *a)
 	                 0);
 	assert_string_equal(buf_str(&t->cmds), "k3s-s-01: k3s kubectl get nodes -o json\n");
 	/* one node NotReady: drain refused, naming it */
-	set_ready("k3s-w-02", "False", "container runtime is down");
+	set_ready(a, "k3s-w-02", "False", "container runtime is down");
 	assert_int_equal(fire(h, "host_task_start",
 	                      "{\"task\":\"Drain\",\"action\":\"ansible.builtin.drain\","
 	                      "\"host\":\"k3s-w-01\"}",
@@ -140,7 +145,7 @@ static void test_cluster_gate(struct apisrv *a)
 	         "{\"task\":\"Upgrade\",\"action\":\"k3s_install\",\"host\":\"k3s-w-01\"}", &veto),
 	    0);
 	assert_int_equal(t->cmds.len, 0);
-	set_ready("k3s-w-02", "True", "kubelet is posting ready status");
+	set_ready(a, "k3s-w-02", "True", "kubelet is posting ready status");
 	assert_int_equal(fire(h, "host_task_start",
 	                      "{\"task\":\"Drain\",\"action\":\"drain\",\"host\":\"k3s-w-01\"}",
 	                      &veto),
