@@ -27,10 +27,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 AI=${ANSIBLE_INVENTORY:-/usr/bin/ansible-inventory}
 [ -x "$AI" ] || { echo "needs $AI (apt-get install ansible-core)" >&2; exit 1; }
 # A clean, predictable Ansible: no user config, no cache, parse errors fatal.
-cfg=$(mktemp -d)/ansible.cfg; : >"$cfg"
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+mkdir "$scratch/tmp" "$scratch/home"
+cfg=$scratch/ansible.cfg
+: >"$cfg"
 export PYTHONHASHSEED=0 ANSIBLE_CONFIG=$cfg ANSIBLE_INVENTORY_UNPARSED_FAILED=1 \
 	ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=1 ANSIBLE_NOCOLOR=1 \
-	ANSIBLE_LOCAL_TEMP=$(mktemp -d) ANSIBLE_HOME=$(mktemp -d)
+	ANSIBLE_LOCAL_TEMP=$scratch/tmp ANSIBLE_HOME=$scratch/home
 
 for case in "$here"/data/inventory/*/; do
 	case=${case%/}
