@@ -75,6 +75,9 @@ static int fetch_run(struct task_ctx *ctx, const json_t *args, json_t *result, s
 	mod_sha1(data.s ? data.s : "", data.len, sum);
 	json_object_set_new(result, "checksum", json_string(sum));
 	json_object_set_new(result, "remote_checksum", json_string(sum));
+	char md5[33];
+	mod_md5(data.s ? data.s : "", data.len, md5);
+	json_object_set_new(result, "md5sum", json_string(md5));
 	if ((old = read_file(dest, &oldlen)))
 		mod_sha1(old, oldlen, oldsum);
 	if (!strcmp(sum, oldsum))

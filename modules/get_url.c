@@ -72,8 +72,7 @@ static void download_script(const json_t *args, const char *algo, const char *di
 	         "trap 'rm -f \"$t\"' EXIT\nif command -v curl >/dev/null 2>&1; then curl -fsSL");
 	buf_addf(b, " --max-time %lld%s", mod_int(args, "timeout"),
 	         mod_bool(args, "validate_certs") ? "" : " -k");
-	json_object_foreach((json_t *)json_object_get(args, "headers"), k, v)
-	{
+	json_object_foreach ((json_t *)json_object_get(args, "headers"), k, v) {
 		char *h = xasprintf("%s: %s", k, json_string_value(v) ? json_string_value(v) : "");
 		buf_adds(b, " -H ");
 		buf_add_shquote(b, h);
@@ -92,6 +91,7 @@ static void download_script(const json_t *args, const char *algo, const char *di
 		         algo, digest);
 	buf_adds(b,
 	         "new=$(sha1sum < \"$t\" | cut -d' ' -f1); echo \"@size $(wc -c < \"$t\")\"\n"
+	         "[ -e \"$d\" ] && echo \"@old $(sha1sum < \"$d\" | cut -d' ' -f1)\"\n"
 	         "if [ -e \"$d\" ] && [ \"$(sha1sum < \"$d\" | cut -d' ' -f1)\" = \"$new\" ]; then "
 	         "echo \"@ok $new\"; exit 0; fi\n"
 	         "if [ -e \"$d\" ]; then chmod \"$(stat -c %a \"$d\")\" \"$t\"; else chmod 644 "
@@ -138,8 +138,16 @@ static int on_host(struct task_ctx *ctx, const json_t *args, const char *algo, c
 		snprintf(sum, sizeof(sum), "%.40s", p);
 	changed = tag(out, "@changed ") != NULL || tag(out, "@would") != NULL;
 	json_object_set_new(result, "checksum_src", json_string(sum));
-	json_object_set_new(result, "checksum_dest", json_string(sum));
-	json_object_set_new(result, "msg", json_string(changed ? "OK" : "file already exists"));
+	/* checksum_dest is what dest held before: null for a new file */
+	const char *old = tag(out, "@old ");
+	json_t *cd = old && *old != '\n' ? json_stringn(old, strcspn(old, "\n"))
+	             : changed           ? json_null()
+	                                 : json_string(sum);
+	json_object_set_new(result, "checksum_dest", cd);
+	const char *size = tag(out, "@size ");
+	json_object_set_new(result, "msg",
+	                    changed && size ? json_sprintf("OK (%lld bytes)", atoll(size))
+	                                    : json_string(changed ? "OK" : "file already exists"));
 	if (ctx->check && tag(out, "@would")) {
 		mod_set_changed(result, 1);
 		goto out;
