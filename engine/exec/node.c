@@ -158,6 +158,10 @@ static int step_ok(struct prun *pr, const char *title)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
+/* After a task on a batch (linear strategy's checks, in its order):
+ * any_errors_fatal and max_fail_percentage end the run; a batch with no
+ * host left ends the play. Each says "NO MORE HOSTS LEFT" as Ansible does,
+ * max_fail_percentage twice. */
 static void after_task(struct prun *pr, struct pb_task *t, struct hstate **act, int n)
 {
 	int failed = 0, batch_failed = 0;
@@ -167,18 +171,21 @@ static void after_task(struct prun *pr, struct pb_task *t, struct hstate **act, 
 	for (int i = 0; i < pr->nbatch; i++)
 		batch_failed +=
 		    (pr->batch[i]->failed && !pr->batch[i]->rescuable) || pr->batch[i]->unreachable;
-	if (failed) {
-		const json_t *aef = exec_kw(pr, t, "any_errors_fatal");
-		if (json_is_true(aef) ||
-		    (json_is_string(aef) && config_bool(json_string_value(aef)) == 1))
-			pr->stop = 2;
-	}
+	const json_t *aef = exec_kw(pr, t, "any_errors_fatal");
+	if (failed && (json_is_true(aef) ||
+	               (json_is_string(aef) && config_bool(json_string_value(aef)) == 1)))
+		pr->stop = 2;
 	const json_t *mfp = json_object_get(pr->play->kw, "max_fail_percentage");
 	if (json_is_number(mfp) && pr->nbatch &&
-	    100.0 * batch_failed / pr->nbatch > json_number_value(mfp))
+	    100.0 * batch_failed / pr->nbatch > json_number_value(mfp)) {
+		output_no_hosts(pr->x->cfg->out);
 		pr->stop = 2;
-	if (pr->nbatch && batch_failed == pr->nbatch && !pr->stop)
-		pr->stop = 1;
+	}
+	if (pr->stop == 2 || (pr->nbatch && batch_failed == pr->nbatch)) {
+		output_no_hosts(pr->x->cfg->out);
+		if (!pr->stop)
+			pr->stop = 1;
+	}
 }
 
 /* A task_start veto fails the task on every host. */

@@ -107,6 +107,8 @@ static int vars_prompt(struct prun *pr, struct err *e)
 	const json_t *vp = json_object_get(pr->play->kw, "vars_prompt");
 	size_t i;
 	json_t *p;
+	if (json_array_size(vp))
+		log_warn("Not prompting as we are not in interactive mode");
 	json_array_foreach (vp, i, p) {
 		const char *name = json_string_value(json_object_get(p, "name"));
 		const json_t *def = json_object_get(p, "default");

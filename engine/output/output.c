@@ -389,6 +389,12 @@ void output_loop_done(struct output *o, const char *host, const char *action, en
 	}
 }
 
+void output_no_hosts(struct output *o)
+{
+	if (o->kind == OUT_DEFAULT)
+		banner(o, "NO MORE HOSTS LEFT");
+}
+
 void output_included(struct output *o, const char *file, const char *hosts)
 {
 	if (o->kind != OUT_DEFAULT)
