@@ -357,6 +357,20 @@ static void test_file_modes(void **state)
 	assert_int_equal(mode_of(P("m")), 0700);
 	expect_ok(run("file", "{\"path\": \"%s\", \"mode\": \"a+X\"}", P("m")), 1);
 	assert_int_equal(mode_of(P("m")), 0711);
+	if (getuid() == 0) {
+		/* owner and group by name and by id */
+		json_t *o = run("file",
+		                "{\"path\": \"%s\", \"owner\": \"nobody\", \"group\": "
+		                "\"nogroup\"}",
+		                P("m"));
+		assert_string_equal(s(o, "owner"), "nobody");
+		assert_string_equal(s(o, "group"), "nogroup");
+		expect_ok(o, 1);
+		expect_ok(run("file", "{\"path\": \"%s\", \"owner\": \"nobody\"}", P("m")), 0);
+		expect_ok(run("file", "{\"path\": \"%s\", \"owner\": 0, \"group\": \"0\"}", P("m")),
+		          1);
+		expect_ok(run("file", "{\"path\": \"%s\", \"owner\": \"root\"}", P("m")), 0);
+	}
 	json_t *r = run("file", "{\"path\": \"%s\", \"mode\": \"u=banana\"}", P("m"));
 	assert_true(failed(r));
 	json_decref(r);
