@@ -256,6 +256,10 @@ static void test_runaway_loop(void **state)
 	lim.seconds = 0.5;
 	expect_veto("local n = 0 while true do n = n + 1 end", "stopped after 0.5 s", &lim);
 	expect_veto("drover.sleep(5)", "drover.sleep: sleeping past the limit of 0.5 s", &lim);
+	/* the defaults come from the environment */
+	setenv("DROVER_LUA_TIMEOUT", "0.3", 1);
+	expect_veto("drover.sleep(5)", "sleeping past the limit of 0.3 s", NULL);
+	unsetenv("DROVER_LUA_TIMEOUT");
 }
 
 static void test_memory_cap(void **state)
