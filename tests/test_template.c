@@ -316,6 +316,22 @@ static void test_yaml_dump(void **state)
 	                    "-   e: []\n    x: 'yes'\n");
 	buf_release(&b);
 	json_decref(v);
+
+	/* a shared list or dict gets an anchor, as PyYAML's serializer does */
+	json_t *d = json_pack("{s:[i]}", "x", 1), *l = json_pack("[i,i]", 1, 2), *e = json_object();
+	v = json_pack("{s:{s:O,s:i},s:{s:O},s:[O,O],s:{s:O},s:O,s:[{s:O},{s:O}],s:O,s:O}", "a",
+	              "env", d, "v", 1, "b", "env", d, "c", d, d, "e", "l", l, "f", l, "g", "m", l,
+	              "m", d, "h", e, "i", e);
+	yaml_dump(v, 2, &b);
+	assert_string_equal(b.s,
+	                    "a:\n  env: &id001\n    x:\n    - 1\n  v: 1\nb:\n  env: *id001\nc:\n"
+	                    "- *id001\n- *id001\ne:\n  l: &id002\n  - 1\n  - 2\nf: *id002\ng:\n"
+	                    "- m: *id002\n- m: *id001\nh: &id003 {}\ni: *id003\n");
+	buf_release(&b);
+	json_decref(v);
+	json_decref(d);
+	json_decref(l);
+	json_decref(e);
 }
 
 /* Inputs the fuzzer found; each once crashed, leaked or hung. */

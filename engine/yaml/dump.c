@@ -32,7 +32,52 @@ struct emitter {
 	int flow_level;
 	int flow_auto;
 	int root, sequence, mapping, simple_key; /* context of the current node */
+	json_t *anchors; /* "%p" of a list/dict met twice -> anchor number */
+	json_t *emitted; /* "%p" of anchored nodes already written */
+	int nanchors;
 };
+
+static void ptr_key(const json_t *v, char *key, size_t size)
+{
+	snprintf(key, size, "%p", (const void *)v);
+}
+
+static int cmp_str(const void *a, const void *b);
+
+/*
+ * PyYAML's Serializer.anchor_node: a list or dict reached a second time
+ * (the same json_t, shared) gets an anchor, numbered in the order the
+ * second meetings happen in a walk with sorted keys; it is written once
+ * with &idNNN and then as *idNNN, as ansible-inventory --yaml does.
+ */
+static void anchor_walk(struct emitter *em, const json_t *v, json_t *seen)
+{
+	if (!json_is_array(v) && !json_is_object(v))
+		return;
+	char key[32];
+	ptr_key(v, key, sizeof(key));
+	if (json_object_get(seen, key)) {
+		if (!json_object_get(em->anchors, key))
+			json_object_set_new(em->anchors, key, json_integer(++em->nanchors));
+		return;
+	}
+	json_object_set_new(seen, key, json_true());
+	if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++)
+			anchor_walk(em, json_array_get(v, i), seen);
+		return;
+	}
+	size_t n = json_object_size(v), i = 0;
+	const char **keys = xmalloc((n + 1) * sizeof(*keys));
+	const char *k;
+	json_t *x;
+	json_object_foreach ((json_t *)v, k, x)
+		keys[i++] = k;
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	for (i = 0; i < n; i++)
+		anchor_walk(em, json_object_get(v, keys[i]), seen);
+	free(keys);
+}
 
 struct analysis {
 	int empty, multiline;
@@ -718,6 +763,24 @@ static void emit_node(struct emitter *em, const json_t *v, int root, int seq, in
 	em->mapping = map;
 	em->simple_key = skey;
 	int coll = json_is_array(v) || json_is_object(v);
+	json_t *anchor = NULL;
+	char key[32];
+	if (coll && em->nanchors) {
+		ptr_key(v, key, sizeof(key));
+		anchor = json_object_get(em->anchors, key);
+	}
+	if (anchor) {
+		char ind[32];
+		int again = json_object_get(em->emitted, key) != NULL;
+		snprintf(ind, sizeof(ind),
+		         "%c"
+		         "id%03d",
+		         again ? '*' : '&', (int)json_integer_value(anchor));
+		write_indicator(em, ind, 1, 0, 0);
+		if (again)
+			return;
+		json_object_set_new(em->emitted, key, json_true());
+	}
 	if (coll && (em->flow_level || is_empty_coll(v) || (em->flow_auto && all_scalars(v))))
 		emit_flow(em, v);
 	else if (json_is_array(v))
@@ -741,8 +804,15 @@ void yaml_dump_style(const json_t *v, int indent, int flow_auto, struct buf *out
 	em.indent = -1;
 	em.whitespace = em.indention = 1;
 	em.flow_auto = flow_auto;
+	em.anchors = json_object();
+	em.emitted = json_object();
+	json_t *seen = json_object();
+	anchor_walk(&em, v, seen);
+	json_decref(seen);
 	buf_add(out, "", 0); /* allocates and NUL-terminates */
 	emit_node(&em, v, 1, 0, 0, 0);
+	json_decref(em.anchors);
+	json_decref(em.emitted);
 	/* document end: libyaml (Ansible's CSafeDumper) writes no "..." here */
 	em.indent = -1;
 	write_indent(&em);
