@@ -36,12 +36,13 @@ OUT=$(mktemp -d)
 FAILS=0
 
 [ "$(id -u)" = 0 ] || { echo "it_upgrade_k3s.sh needs root (systemd-nspawn, nsenter)"; exit 1; }
-# One run at a time on a machine: runs share the lab's addresses.
+# One run at a time on a machine: runs share the lab's addresses. The
+# lab's long-lived processes do not inherit the lock (9>&-).
 exec 9>/run/drover-it-upgrade.lock
 flock -w 1800 9 || { echo "another it_upgrade_k3s.sh run held its lock for 30 minutes"; exit 1; }
 
 cleanup() {
-	"$CL" down >/dev/null 2>&1
+	"$CL" down >/dev/null 2>&1 9>&-
 	rm -rf "$OUT"
 }
 trap cleanup EXIT
@@ -112,7 +113,7 @@ recap_changed_zero() {
 db_node() { kc get pods -n shop -l app=db -o jsonpath='{.items[0].spec.nodeName}'; }
 
 echo "--- lab cluster up at $OLD"
-"$CL" up >"$OUT/up" 2>&1 || { tail -n 30 "$OUT/up"; echo "1 passed, 1 failed"; exit 1; }
+"$CL" up >"$OUT/up" 2>&1 9>&- || { tail -n 30 "$OUT/up"; echo "1 passed, 1 failed"; exit 1; }
 cat >"$OUT/vars.yml" <<VARS
 k3s_channel_url: $REL/v1-release/channels
 k3s_install_script_url: $REL/install.sh
