@@ -400,6 +400,9 @@ for t in ['{% for u in users %}\n  {% if u.admin is defined %}\n{{ u.name }}\n  
           '  {# c #}\nx\n    {%+ if t %}y{% endif %}\n', 'a {% if t %}b{% endif %}\n']:
     F(t, lstrip=True)
 T('{{ lookup("template", "bs.j2") }}')
+T('{{ [cfg, cfg] | to_yaml }}')
+T('{% set v = [1] %}{{ [v, v] | to_nice_yaml }}')
+T('{{ {"a": cfg.tags, "b": cfg.tags} | to_nice_yaml(indent=2) }}')
 for t in ['{% macro kv(k, v="-") %}{{ k }}={{ v }};{% endmacro %}{{ kv("a") }}{{ kv("b", 2) }}{{ kv(v=3, k="c") }}',
           '{% macro li(items) %}{% for i in items %}<{{ i }}>{% endfor %}{% endmacro %}[{{ li(l) }}]',
           '{% macro m() %}{{ x }}{% endmacro %}{% for x in [7] %}{{ m() }}{% endfor %}']:
