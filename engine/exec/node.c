@@ -426,9 +426,22 @@ static int notified(struct hstate *h, const struct pb_task *t)
 	return hit;
 }
 
+/* Handlers run on hosts still going, and with force_handlers also on
+ * hosts that failed (not on unreachable ones). */
+static int handler_host(const struct prun *pr, const struct hstate *h)
+{
+	const json_t *f = json_object_get(pr->play->kw, "force_handlers");
+	int force =
+	    json_is_true(f) || (json_is_string(f) && config_bool(json_string_value(f)) == 1);
+	if (force && h->failed && !h->unreachable && !h->ended && !exec_stop_flag && pr->stop != 2)
+		return 1;
+	return host_active(pr, h);
+}
+
 static void flush_list(struct prun *pr, struct pb_list *l, struct hstate **hs, int n,
                        struct hstate **sel)
 {
+	int *forced = xcalloc((size_t)n + 1, sizeof(*forced));
 	for (int i = 0; i < l->n && !exec_stop_flag; i++) {
 		struct pb_task *t = l->v[i];
 		if (t->kind == PB_BLOCK) {
@@ -437,13 +450,20 @@ static void flush_list(struct prun *pr, struct pb_list *l, struct hstate **hs, i
 		}
 		int k = 0;
 		pthread_mutex_lock(&pr->x->lock);
-		for (int j = 0; j < n; j++)
-			if (host_active(pr, hs[j]) && notified(hs[j], t))
-				sel[k++] = hs[j];
+		for (int j = 0; j < n; j++) {
+			if (!handler_host(pr, hs[j]) || !notified(hs[j], t))
+				continue;
+			forced[k] = hs[j]->failed; /* force_handlers: runs, stays failed */
+			hs[j]->failed = 0;
+			sel[k++] = hs[j];
+		}
 		pthread_mutex_unlock(&pr->x->lock);
 		if (k)
 			exec_node(pr, t, sel, k);
+		for (int j = 0; j < k; j++)
+			sel[j]->failed |= forced[j];
 	}
+	free(forced);
 }
 
 void exec_flush_handlers(struct prun *pr, struct hstate **hs, int n)
@@ -452,7 +472,7 @@ void exec_flush_handlers(struct prun *pr, struct hstate **hs, int n)
 	flush_list(pr, &pr->handlers, hs, n, sel);
 	pthread_mutex_lock(&pr->x->lock);
 	for (int j = 0; j < n; j++)
-		if (!hs[j]->failed && !hs[j]->unreachable)
+		if (handler_host(pr, hs[j]) || (!hs[j]->failed && !hs[j]->unreachable))
 			json_object_clear(hs[j]->notified);
 	pthread_mutex_unlock(&pr->x->lock);
 	free(sel);

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 json_t *exec_split_tags(const char *s, const char *def)
@@ -227,15 +228,28 @@ static int cmp_names(const void *a, const void *b)
 	              json_string_value(*(json_t *const *)b));
 }
 
+/* order: sorted, reverse_sorted, shuffle (inventory orders are done by
+ * play_hosts). */
 static void sort_hosts(json_t *hosts, const char *order)
 {
 	size_t n = json_array_size(hosts);
-	if (!order || (strcmp(order, "sorted") && strcmp(order, "reverse_sorted")))
+	if (!order || (strcmp(order, "sorted") && strcmp(order, "reverse_sorted") &&
+	               strcmp(order, "shuffle")))
 		return;
 	json_t **v = xcalloc(n + 1, sizeof(*v));
 	for (size_t i = 0; i < n; i++)
 		v[i] = json_incref(json_array_get(hosts, i));
-	qsort(v, n, sizeof(*v), cmp_names);
+	if (!strcmp(order, "shuffle")) {
+		unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+		for (size_t i = n; i > 1; i--) {
+			size_t j = (size_t)rand_r(&seed) % i;
+			json_t *tmp = v[i - 1];
+			v[i - 1] = v[j];
+			v[j] = tmp;
+		}
+	} else {
+		qsort(v, n, sizeof(*v), cmp_names);
+	}
 	json_array_clear(hosts);
 	for (size_t i = 0; i < n; i++) {
 		size_t k = !strcmp(order, "reverse_sorted") ? n - 1 - i : i;
