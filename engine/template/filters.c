@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 json_t *arg_get(json_t *args, json_t *kw, size_t i, const char *name)
 {
@@ -633,7 +634,35 @@ static json_t *f_attr(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	return r;
 }
 
+/* Ansible's strftime: "%Y-%m-%d" | strftime(second=None, utc=False) */
+static json_t *f_strftime(struct eval *ev, json_t *in, json_t *args, json_t *kw)
+{
+	json_t *sec = arg_get(args, kw, 0, "second");
+	int utc = arg_bool(args, kw, 1, "utc", 0);
+	time_t t = time(NULL);
+	if (sec && !json_is_null(sec)) {
+		double d;
+		if (py_to_float(sec, &d) < 0) {
+			char *s = text_of(sec);
+			eval_fail(ev, "Invalid value for epoch value (%s)", s);
+			free(s);
+			return NULL;
+		}
+		t = (time_t)num_ll(sec);
+	}
+	struct tm tm;
+	if (utc)
+		gmtime_r(&t, &tm);
+	else
+		localtime_r(&t, &tm);
+	char *fmt = text_of(in), out[512];
+	size_t n = strftime(out, sizeof(out), fmt, &tm);
+	free(fmt);
+	return tstr(out, n);
+}
+
 const struct filter_def filters_core[] = {
+    {"strftime", f_strftime, 0},
     {"format", f_format, 0},
     {"attr", f_attr, 0},
     {"default", f_default, 1},

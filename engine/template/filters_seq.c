@@ -261,7 +261,83 @@ static json_t *f_batch(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 	return out;
 }
 
+/* Jinja's groupby(attribute): [[grouper, [items...]], ...] sorted by grouper */
+static json_t *f_groupby(struct eval *ev, json_t *in, json_t *args, json_t *kw)
+{
+	const char *attr = arg_str(args, kw, 0, "attribute", NULL);
+	json_t *def = arg_get(args, kw, 1, "default");
+	json_t *items = py_iter(ev, in), *keys = json_array(), *groups = json_array();
+	if (!items || !attr) {
+		if (!ev->e->code)
+			eval_fail(ev, "groupby needs an attribute");
+		goto fail;
+	}
+	size_t i;
+	json_t *x;
+	json_array_foreach (items, i, x) {
+		json_t *k = attr_path(x, attr);
+		if (is_undef(k) && def) {
+			json_decref(k);
+			k = json_incref(def);
+		}
+		if (is_undef(k)) {
+			eval_fail_undef(ev, k);
+			json_decref(k);
+			goto fail;
+		}
+		size_t j;
+		json_t *g, *found = NULL;
+		json_array_foreach (groups, j, g)
+			if (py_equal(json_array_get(g, 0), k))
+				found = g;
+		if (!found) {
+			found = json_pack("[O[]]", k);
+			json_array_append_new(groups, found);
+			json_array_append(keys, k);
+		}
+		json_array_append(json_array_get(found, 1), x);
+		json_decref(k);
+	}
+	/* sort the groups by their grouper; a stable sort keeps first-seen order */
+	json_t *sorted_groups = json_array();
+	size_t n = json_array_size(groups);
+	int *used = xcalloc(n + 1, sizeof(int));
+	for (size_t round = 0; round < n; round++) {
+		size_t best = (size_t)-1;
+		for (size_t j = 0; j < n; j++) {
+			int c;
+			if (used[j])
+				continue;
+			if (best == (size_t)-1) {
+				best = j;
+				continue;
+			}
+			if (py_compare(ev, json_array_get(keys, j), json_array_get(keys, best),
+			               &c) < 0) {
+				free(used);
+				json_decref(sorted_groups);
+				goto fail;
+			}
+			if (c < 0)
+				best = j;
+		}
+		used[best] = 1;
+		json_array_append(sorted_groups, json_array_get(groups, best));
+	}
+	free(used);
+	json_decref(items);
+	json_decref(keys);
+	json_decref(groups);
+	return sorted_groups;
+fail:
+	json_decref(items);
+	json_decref(keys);
+	json_decref(groups);
+	return NULL;
+}
+
 const struct filter_def filters_seq[] = {
+    {"groupby", f_groupby, 0},
     {"zip", f_zip, 0},
     {"zip_longest", f_zip_longest, 0},
     {"min", f_min, 0},

@@ -401,6 +401,11 @@ for t in ['{% for u in users %}\n  {% if u.admin is defined %}\n{{ u.name }}\n  
     F(t, lstrip=True)
 T('{{ lookup("template", "bs.j2") }}')
 T('{{ [cfg, cfg] | to_yaml }}')
+T('{{ "%Y" | strftime(0, utc=true) }}')
+T('{{ "%Y-%m-%d %H:%M" | strftime(second=1700000000, utc=true) }}')
+T('{% for g in users | groupby("uid") %}{{ g[0] }}:{{ g[1] | map(attribute="name") | join }} {% endfor %}')
+T('{% for k, us in users | groupby("admin", default=false) %}{{ k }}={{ us | length }} {% endfor %}')
+E('{{ "%Y" | strftime("x") }}', 'Invalid value for epoch value')
 T('{% set v = [1] %}{{ [v, v] | to_nice_yaml }}')
 T('{{ {"a": cfg.tags, "b": cfg.tags} | to_nice_yaml(indent=2) }}')
 for t in ['{% macro kv(k, v="-") %}{{ k }}={{ v }};{% endmacro %}{{ kv("a") }}{{ kv("b", 2) }}{{ kv(v=3, k="c") }}',
