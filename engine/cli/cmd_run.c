@@ -55,8 +55,7 @@ static void list_tasks_in(const struct pb_list *l, const struct pb_play *p, json
 		}
 		size_t k;
 		json_t *v;
-		json_array_foreach(tags, k, v)
-		{
+		json_array_foreach (tags, k, v) {
 			int seen = 0;
 			for (size_t j = 0; j < json_array_size(alltags); j++)
 				seen |= json_equal(json_array_get(alltags, j), v);

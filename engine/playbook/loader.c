@@ -231,8 +231,7 @@ static int find_action(struct playbook *pb, struct pb_task *t, const char *what,
 			                 "conflicting action statements: action, local_action");
 		found = "local_action";
 	}
-	json_object_foreach(t->kw, k, v)
-	{
+	json_object_foreach (t->kw, k, v) {
 		if (pb_in(task_keys, k) || str_startswith(k, "with_"))
 			continue;
 		int fl = action_flags(pb, k);
@@ -282,8 +281,7 @@ static int check_task_shapes(const json_t *kw, struct err *e)
 	int nloops = !!json_object_get(kw, "loop");
 	const char *k;
 	json_t *x;
-	json_object_foreach((json_t *)kw, k, x)
-	{
+	json_object_foreach ((json_t *)kw, k, x) {
 		if (str_startswith(k, "with_"))
 			nloops++;
 	}
@@ -344,8 +342,7 @@ int pb_load_list(struct playbook *pb, const json_t *obj, const char *key, struct
 	if (!json_is_array(l))
 		return pb_err_at(e, key ? obj : l, key, "'%s' must be a list of tasks",
 		                 key ? key : "the file");
-	json_array_foreach(l, i, v)
-	{
+	json_array_foreach (l, i, v) {
 		if (pb_load_task(pb, v, parent, basedir, handler, out, e))
 			return e->code;
 	}
@@ -357,8 +354,7 @@ int pb_load_block(struct playbook *pb, json_t *kw, struct pb_task *parent, const
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach(kw, k, v)
-	{
+	json_object_foreach (kw, k, v) {
 		if (!pb_in(block_keys, k))
 			return pb_err_at(e, kw, k, "'%s' is not a valid attribute for a Block", k);
 	}

@@ -90,8 +90,7 @@ static int play_hosts(struct pb_play *p, struct err *e)
 		struct buf b = BUF_INIT;
 		size_t i;
 		json_t *v;
-		json_array_foreach(h, i, v)
-		{
+		json_array_foreach (h, i, v) {
 			if (!json_is_string(v))
 				return pb_err_at(e, v, NULL, "host patterns must be strings");
 			if (i)
@@ -112,8 +111,7 @@ static int play_check(struct pb_play *p, struct err *e)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach(p->kw, k, v)
-	{
+	json_object_foreach (p->kw, k, v) {
 		if (!pb_in(play_keys_all, k))
 			return pb_err_at(e, p->kw, k, "'%s' is not a valid attribute for a Play",
 			                 k);
@@ -205,8 +203,7 @@ static int file_load(struct playbook *pb, const char *path, const json_t *import
 		             "a playbook must be a list of plays, each with 'hosts:'");
 		goto out;
 	}
-	json_array_foreach(doc, i, entry)
-	{
+	json_array_foreach (doc, i, entry) {
 		if ((rc = entry_load(pb, entry, dirname(d), import_vars, depth, e)))
 			break;
 	}
@@ -362,8 +359,7 @@ static void tags_add(json_t *out, const json_t *tags)
 		json_array_append_new(out, json_sprintf("%lld", json_integer_value(tags)));
 		return;
 	}
-	json_array_foreach(tags, i, v)
-	{
+	json_array_foreach (tags, i, v) {
 		tags_add(out, v);
 	}
 }

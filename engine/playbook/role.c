@@ -231,8 +231,7 @@ static int role_req_parse(json_t *entry, struct role_req *q, struct err *e)
 	q->kw = json_object();
 	const char *k;
 	json_t *v;
-	json_object_foreach(entry, k, v)
-	{
+	json_object_foreach (entry, k, v) {
 		if (pb_in(role_entry_keys, k))
 			json_object_set(q->kw, k, v);
 		else
@@ -250,8 +249,7 @@ static int role_load_deps(struct playbook *pb, struct pb_role *r, struct pb_task
 	size_t i;
 	json_t *d;
 	int rc = mf && !meta ? ERR_IO : 0;
-	json_array_foreach(deps, i, d)
-	{
+	json_array_foreach (deps, i, d) {
 		struct role_req q;
 		if ((rc = role_req_parse(d, &q, e)))
 			break;
@@ -275,8 +273,7 @@ int pb_roles_load(struct playbook *pb, struct pb_play *p, const json_t *roles, s
 		return 0;
 	if (!json_is_array(roles))
 		return pb_err_at(e, p->kw, "roles", "'roles' must be a list of roles");
-	json_array_foreach(roles, i, entry)
-	{
+	json_array_foreach (roles, i, entry) {
 		struct role_req q;
 		if (role_req_parse(entry, &q, e))
 			return e->code;

@@ -17,8 +17,7 @@ static void add_facts(json_t *out, const json_t *facts)
 	json_t *cur = json_object_get(out, "ansible_facts");
 	json_t *all = cur ? json_deep_copy(cur) : json_object();
 	json_object_update(all, (json_t *)facts);
-	json_object_foreach((json_t *)facts, k, v)
-	{
+	json_object_foreach ((json_t *)facts, k, v) {
 		if (str_startswith(k, "ansible_"))
 			json_object_set(out, k, v);
 		else {
@@ -98,8 +97,7 @@ json_t *vars_strip_omit(json_t *v)
 	json_t *x;
 	void *tmp;
 	if (json_is_object(v)) {
-		json_object_foreach_safe(v, tmp, k, x)
-		{
+		json_object_foreach_safe (v, tmp, k, x) {
 			if (json_is_string(x) && !strcmp(json_string_value(x), vars_omit))
 				json_object_del(v, k);
 			else
