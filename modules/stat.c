@@ -14,6 +14,15 @@ static void add_bool(json_t *o, const char *k, int v)
 	json_object_set_new(o, k, json_boolean(v));
 }
 
+static void add_mime(json_t *o, const char *out)
+{
+	const char *m = strstr(out, "@ M "), *c = strstr(out, "@ E ");
+	json_object_set_new(o, "mimetype",
+	                    m ? json_stringn(m + 4, strcspn(m + 4, "\n")) : json_string("unknown"));
+	json_object_set_new(o, "charset",
+	                    c ? json_stringn(c + 4, strcspn(c + 4, "\n")) : json_string("unknown"));
+}
+
 static json_t *stat_json(const char *path, const struct mod_stat *st, const char *out)
 {
 	json_t *o = json_object();
@@ -86,6 +95,11 @@ static int stat_run(struct task_ctx *ctx, const json_t *args, json_t *result, st
 	               "[ -r \"$p\" ] && printf r || printf -; [ -w \"$p\" ] && printf w || "
 	               "printf -; [ -x \"$p\" ] && echo x || echo -; "
 	               "[ -L \"$p\" ] && { printf '@ R '; readlink -f -- \"$p\"; }; ");
+	/* file(1) when the host has it; Ansible says "unknown" without it */
+	if (mod_bool(args, "get_mime"))
+		buf_adds(&cmd, "command -v file >/dev/null 2>&1 && { printf '@ M '; file -b "
+		               "--mime-type -- \"$p\"; printf '@ E '; file -b --mime-encoding -- "
+		               "\"$p\"; }; ");
 	if (mod_bool(args, "get_checksum"))
 		buf_addf(&cmd,
 		         "[ -f \"$p\" ] && [ -r \"$p\" ] && { printf '@ H '; %ssum < \"$p\"; }; ",
@@ -112,7 +126,10 @@ static int stat_run(struct task_ctx *ctx, const json_t *args, json_t *result, st
 		add_bool(o, "exists", 0);
 		json_object_set_new(result, "stat", o);
 	} else {
-		json_object_set_new(result, "stat", stat_json(path, &st, out));
+		json_t *o = stat_json(path, &st, out);
+		if (mod_bool(args, "get_mime"))
+			add_mime(o, out);
+		json_object_set_new(result, "stat", o);
 	}
 out:
 	mod_stat_release(&st);
@@ -128,7 +145,7 @@ static const struct module_arg stat_args[] = {
     {"checksum_algorithm", ARG_STR, 0, "\"sha1\"", algos, 0, "checksum,checksum_algo",
      "The hash for checksum."},
     {"get_mime", ARG_BOOL, 0, "true", NULL, 0, "mime,mime_type,mime-type",
-     "Accepted; drover does not report mime types."},
+     "Report mimetype and charset (with file(1) on the host; else unknown)."},
     {"get_attributes", ARG_BOOL, 0, "true", NULL, 0, "attr,attributes",
      "Accepted; drover does not report lsattr attributes."},
     {NULL},
