@@ -829,7 +829,8 @@ json_t *tmpl_render(const char *text, const struct tmpl_ctx *ctx, struct err *e)
 static json_t *render_tree(struct eval *ev, const json_t *v)
 {
 	if (json_is_string(v)) {
-		if (yaml_is_unsafe(v))
+		/* plain text is shared, not copied; it keeps its source position */
+		if (!tmpl_has_template(json_string_value(v)) || yaml_is_unsafe(v))
 			return json_incref((json_t *)v);
 		return render_text(ev, json_string_value(v));
 	}
