@@ -151,7 +151,14 @@ static void test_unreachable(void **state)
 	json_t *st = json_object_get(json_object_get(doc, "stats"), "dead");
 	assert_int_equal(json_integer_value(json_object_get(st, "unreachable")), 1);
 	assert_non_null(json_object_get(st, "failures"));
-	json_t *tasks = json_object_get(json_array_get(json_object_get(doc, "plays"), 0), "tasks");
+	json_t *play = json_array_get(json_object_get(doc, "plays"), 0);
+	json_t *tasks = json_object_get(play, "tasks");
+	/* every entry's duration has a start and an end */
+	assert_true(json_is_string(
+	    json_object_get(json_object_get(json_object_get(play, "play"), "duration"), "end")));
+	assert_true(json_is_string(json_object_get(
+	    json_object_get(json_object_get(json_array_get(tasks, 1), "task"), "duration"),
+	    "end")));
 	json_t *first = json_object_get(json_object_get(json_array_get(tasks, 0), "hosts"), "dead");
 	assert_true(json_is_true(json_object_get(first, "unreachable")));
 	/* the unreachable host is not tried again */

@@ -27,6 +27,7 @@ struct output {
 	json_t *plays;      /* json callback: the document being built */
 	json_t *cur_tasks;
 	json_t *cur_hosts;
+	json_t *task_dur, *play_dur; /* borrowed: the open entries' durations */
 };
 
 #define C_OK      "\033[0;32m"
@@ -121,16 +122,32 @@ static void banner(struct output *o, const char *msg)
 	buf_release(&b);
 }
 
-static json_t *timing(void)
+static void now_iso(char *s, size_t size)
 {
-	char s[64];
 	struct timespec ts;
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(s + n, sizeof(s) - n, ".%06ldZ", ts.tv_nsec / 1000);
+	size_t n = strftime(s, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(s + n, size - n, ".%06ldZ", ts.tv_nsec / 1000);
+}
+
+static json_t *timing(void)
+{
+	char s[64];
+	now_iso(s, sizeof(s));
 	return json_pack("{ss}", "start", s);
+}
+
+/* json callback: an entry's duration ends when the next one starts. */
+static void end_entry(json_t **dur)
+{
+	char s[64];
+	if (!*dur)
+		return;
+	now_iso(s, sizeof(s));
+	json_object_set_new(*dur, "end", json_string(s));
+	*dur = NULL;
 }
 
 void output_play_start(struct output *o, const char *name)
@@ -138,10 +155,16 @@ void output_play_start(struct output *o, const char *name)
 	if (o->kind == OUT_ADHOC)
 		return;
 	if (o->kind == OUT_JSON) {
+		json_t *dur = timing();
+		log_lock();
+		end_entry(&o->task_dur);
+		end_entry(&o->play_dur);
+		o->play_dur = dur;
 		o->cur_tasks = json_array();
 		json_array_append_new(o->plays, json_pack("{s:{s:s, s:o, s:s}, s:o}", "play",
-		                                          "name", name, "duration", timing(), "id",
+		                                          "name", name, "duration", dur, "id",
 		                                          "drover-play", "tasks", o->cur_tasks));
+		log_unlock();
 		return;
 	}
 	char *m = name && *name ? xasprintf("PLAY [%s]", name) : xstrdup("PLAY");
@@ -159,12 +182,15 @@ void output_task_start(struct output *o, const char *kind, const char *title, in
 		json_t *hosts = json_object();
 		char tid[32];
 		snprintf(tid, sizeof(tid), "drover-task-%d", id);
+		json_t *dur = timing();
 		thread_hosts = hosts;
 		log_lock();
+		end_entry(&o->task_dur);
+		o->task_dur = dur;
 		o->cur_hosts = hosts;
 		json_array_append_new(o->cur_tasks,
 		                      json_pack("{s:{s:s, s:o, s:s}, s:O}", "task", "name", title,
-		                                "duration", timing(), "id", tid, "hosts", hosts));
+		                                "duration", dur, "id", tid, "hosts", hosts));
 		log_unlock();
 		json_decref(hosts);
 		return;
@@ -420,6 +446,8 @@ void output_line(struct output *o, const char *fmt, ...)
 static void recap_json(struct output *o, const char *const *hosts, const struct out_stats *st,
                        int n)
 {
+	end_entry(&o->task_dur);
+	end_entry(&o->play_dur);
 	json_t *stats = json_object();
 	for (int i = 0; i < n; i++)
 		json_object_set_new(
