@@ -250,6 +250,11 @@ static int run_common(struct task_ctx *ctx, const json_t *args, json_t *result, 
 		goto out;
 	}
 	mod_result_cmd(result, &r);
+	if (!mod_bool(args, "strip_empty_ends")) {
+		/* keep trailing newlines, as strip_empty_ends: false asks */
+		json_object_set_new(result, "stdout", json_stringn(buf_str(&r.out), r.out.len));
+		json_object_set_new(result, "stderr", json_stringn(buf_str(&r.err), r.err.len));
+	}
 	set_times(result, &t0, &t1);
 	mod_set_changed(result, 1);
 	if (r.rc != 0) {

@@ -230,6 +230,9 @@ static void test_command(void **state)
 	r = run("command", "{\"cmd\": \"cat\", \"stdin\": \"fed\"}");
 	assert_string_equal(s(r, "stdout"), "fed");
 	json_decref(r);
+	r = run("command", "{\"cmd\": \"cat\", \"stdin\": \"fed\", \"strip_empty_ends\": false}");
+	assert_string_equal(s(r, "stdout"), "fed\n");
+	json_decref(r);
 
 	r = run("command", "{\"cmd\": \"pwd\", \"chdir\": \"%s\"}", dir);
 	assert_string_equal(s(r, "stdout"), dir);
