@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lua/lmodule.h"
 #include "modules/module.h"
 
 static const char *const type_names[] = {"str",  "int",  "float", "bool", "list",
@@ -99,6 +100,14 @@ static void print_module(const struct module_def *m)
 
 int cmd_doc(struct cli *c)
 {
+	struct err e;
+	char msg[2600];
+	err_init(&e);
+	/* Lua modules (shipped and from the library path) are documented too */
+	if (lua_modules_load_path(c->cfg.library, &e) < 0) {
+		fprintf(stderr, "ERROR! %s\n", err_format(&e, msg, sizeof(msg)));
+		return EXIT_ERROR;
+	}
 	if (c->args.n == 0) {
 		print_list();
 		return EXIT_OK;
