@@ -188,6 +188,16 @@ static void test_unsafe_and_values(void **state)
 	assert_string_equal(json_string_value(r), "{{ x }}"); /* never rendered */
 	json_decref(r);
 
+	/* a registered result carrying a template is data, never rendered */
+	json_t *reg = json_pack("{s:s,s:[s]}", "stdout", "{{ x }}", "lines", "{{ x * 2 }}");
+	tmpl_mark_unsafe(reg);
+	json_object_set_new(vars, "reg", reg);
+	err_init(&e);
+	r = tmpl_render("{{ reg.stdout }} {{ reg.lines[0] }}", &ctx, &e);
+	assert_non_null(r);
+	assert_string_equal(json_string_value(r), "{{ x }} {{ x * 2 }}");
+	json_decref(r);
+
 	json_t *tree =
 	    json_pack("{s:O,s:[s,i],s:s}", "u", raw, "l", "{{ x * 3 }}", 7, "{{ 'k' }}", "v");
 	err_init(&e);

@@ -982,3 +982,18 @@ int tmpl_cond(const json_t *cond, const struct tmpl_ctx *ctx, int *result, struc
 		               "Conditional is marked as unsafe, and cannot be evaluated.");
 	return cond_text(json_string_value(cond), ctx, result, e);
 }
+
+void tmpl_mark_unsafe(json_t *v)
+{
+	size_t i;
+	const char *k;
+	json_t *x;
+	if (json_is_string(v) && tmpl_has_template(json_string_value(v)))
+		yaml_mark_unsafe(v); /* only strings that could ever be rendered */
+	else if (json_is_array(v))
+		json_array_foreach (v, i, x)
+			tmpl_mark_unsafe(x);
+	else if (json_is_object(v))
+		json_object_foreach (v, k, x)
+			tmpl_mark_unsafe(x);
+}

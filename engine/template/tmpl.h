@@ -76,6 +76,13 @@ json_t *tmpl_eval(const char *expr, const struct tmpl_ctx *ctx, struct err *e);
  * expression. *result is 0 or 1. Returns 0 or a negative error code.
  */
 int tmpl_cond(const json_t *cond, const struct tmpl_ctx *ctx, int *result, struct err *e);
+/*
+ * Mark every string inside v !unsafe, so that it is never rendered: what a
+ * host sends back (registered results, facts, slurped files) must not be
+ * able to inject templates, which is why Ansible wraps module results in
+ * AnsibleUnsafe. The executor calls this on results before storing them.
+ */
+void tmpl_mark_unsafe(json_t *v);
 /* Python/Jinja truthiness of a value. */
 int tmpl_truthy(const json_t *v);
 /* The string Ansible prints for a value (True/False/None, Python reprs in
