@@ -216,6 +216,16 @@ else
 	echo "ok   undefined variable"
 fi
 
+# A play's hooks: keyword loads hook files from the play on.
+"$DROVER_BIN" run -i suite/hosts hooks/play_hooks.yml >"$tmp/h" 2>&1
+rc=$?
+if [ $rc != 2 ] || ! grep -q '"msg": "vetoed by a hook: h2 may not run forbidden"' "$tmp/h" ||
+	! grep -q 'hook saw run_start=0 results=4 h1.ok=2' "$tmp/h"; then
+	echo "FAIL play hooks (rc $rc)"; cat "$tmp/h"; fail=1
+else
+	echo "ok   play hooks"
+fi
+
 # A syntax error names file:line:col and exits 1 before running anything.
 "$DROVER_BIN" run -i suite/hosts loader/bad_play_key.yml >"$tmp/o" 2>"$tmp/e"
 rc=$?

@@ -3,6 +3,7 @@
  * recap and Ansible's exit code. Ad-hoc runs are a one-task play.
  */
 #include "exec/exec_int.h"
+#include "lua/hooks.h"
 #include "modules/module.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -362,6 +363,39 @@ static int play_batches(struct prun *pr, struct hstate **all, int nall, struct e
 	return 0;
 }
 
+/* The play's hooks: Lua hook files (relative to the playbook), added to the
+ * run's hooks from this play on; each file once. */
+static int play_hooks(struct exec *x, struct pb_play *p, struct err *e)
+{
+	const json_t *hk = json_object_get(p->kw, "hooks");
+	size_t i;
+	json_t *v;
+	if (!hk)
+		return 0;
+	if (!x->cfg->hooks || !json_is_array(hk)) {
+		struct srcpos sp = {0};
+		srcpos_key(p->kw, "hooks", &sp);
+		return err_set(e, ERR_GENERIC, sp.file, sp.line, sp.col,
+		               x->cfg->hooks ? "'hooks' must be a list of Lua files"
+		                             : "Lua hooks are not available in this run");
+	}
+	json_array_foreach (hk, i, v) {
+		const char *f = json_string_value(v);
+		if (!f)
+			continue;
+		char *path = f[0] == '/' ? xstrdup(f) : xasprintf("%s/%s", p->basedir, f);
+		int rc = 0;
+		if (!json_object_get(x->hook_files, path)) {
+			json_object_set_new(x->hook_files, path, json_true());
+			rc = lua_hooks_load(x->cfg->hooks, path, e);
+		}
+		free(path);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int run_play(struct exec *x, struct pb_play *p, struct err *e)
 {
 	struct prun pr;
@@ -375,6 +409,8 @@ static int run_play(struct exec *x, struct pb_play *p, struct err *e)
 		goto out;
 	}
 	sort_hosts(hosts, json_string_value(json_object_get(p->kw, "order")));
+	if ((rc = play_hooks(x, p, e)))
+		goto out;
 	if (exec_hook(x, "play_start", json_pack("{ss sO}", "play", p->name, "hosts", hosts),
 	              &veto)) {
 		rc = err_set(e, ERR_GENERIC, NULL, 0, 0, "play '%s' vetoed by a hook: %s", p->name,
@@ -457,6 +493,7 @@ static void exec_init(struct exec *x, const struct exec_cfg *cfg, struct playboo
 	x->pb = pb;
 	pthread_mutex_init(&x->lock, NULL);
 	x->groups = inventory_groups_var(cfg->inv);
+	x->hook_files = json_object();
 	x->run_tags = exec_split_tags(cfg->tags, "all");
 	x->skip_tags = exec_split_tags(cfg->skip_tags, NULL);
 	for (int i = 0; i < cfg->inv->nhosts; i++)
@@ -479,6 +516,7 @@ static void exec_release(struct exec *x)
 	}
 	free(x->hosts);
 	json_decref(x->groups);
+	json_decref(x->hook_files);
 	json_decref(x->run_tags);
 	json_decref(x->skip_tags);
 	pthread_mutex_destroy(&x->lock);
