@@ -137,10 +137,19 @@ static int plan(const json_t *args, const char *state, const char *path, struct 
 			st->type = 'd';
 		}
 	} else if (!strcmp(state, "touch")) {
-		add_q(cmd, "touch -- ", path, " &&\n");
-		*changed = 1;
-		if (!st->exists)
+		/* modification_time/access_time: preserve make touch idempotent:
+		 * an existing file keeps its times and counts as unchanged */
+		const char *mt = mod_str(args, "modification_time");
+		const char *at = mod_str(args, "access_time");
+		int keep = mt && at && !strcmp(mt, "preserve") && !strcmp(at, "preserve");
+		if (!st->exists || !keep) {
+			add_q(cmd, "touch -- ", path, " &&\n");
+			*changed = 1;
+		}
+		if (!st->exists) {
 			st->mode = 0644;
+			st->type = 'f';
+		}
 	} else if (!strcmp(state, "link") || !strcmp(state, "hard")) {
 		return plan_link(args, state, path, st, cmd, changed, result);
 	}
@@ -243,8 +252,10 @@ static const struct module_arg file_args[] = {
     {"force", ARG_BOOL, 0, "false", NULL, 0, NULL,
      "Make a link even if src is missing or path is a file."},
     {"follow", ARG_BOOL, 0, "true", NULL, 0, NULL, "Accepted for compatibility."},
-    {"modification_time", ARG_STR, 0, NULL, NULL, 0, NULL, "Accepted; not applied."},
-    {"access_time", ARG_STR, 0, NULL, NULL, 0, NULL, "Accepted; not applied."},
+    {"modification_time", ARG_STR, 0, NULL, NULL, 0, NULL,
+     "With state=touch: preserve keeps the times of an existing file (no change)."},
+    {"access_time", ARG_STR, 0, NULL, NULL, 0, NULL,
+     "With state=touch: preserve keeps the times of an existing file (no change)."},
     {"attributes", ARG_STR, 0, NULL, NULL, 0, "attr", "Accepted; not applied."},
     {NULL},
 };

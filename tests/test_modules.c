@@ -392,6 +392,17 @@ static void test_file_states(void **state)
 	expect_ok(
 	    run("file", "{\"path\": \"%s\", \"state\": \"touch\", \"mode\": \"0600\"}", P("t")), 1);
 	assert_int_equal(mode_of(P("t")), 0600);
+	/* touch with preserved times: changed only when it creates the file */
+	expect_ok(run("file",
+	              "{\"path\": \"%s\", \"state\": \"touch\", \"modification_time\": "
+	              "\"preserve\", \"access_time\": \"preserve\"}",
+	              P("t")),
+	          0);
+	expect_ok(run("file",
+	              "{\"path\": \"%s\", \"state\": \"touch\", \"modification_time\": "
+	              "\"preserve\", \"access_time\": \"preserve\"}",
+	              P("t-new")),
+	          1);
 
 	expect_ok(run("file", "{\"path\": \"%s\", \"state\": \"link\", \"src\": \"t\"}", P("l")),
 	          1);
