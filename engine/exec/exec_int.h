@@ -39,7 +39,6 @@ struct exec {
 	int started; /* --start-at-task found */
 	int abort;   /* any_errors_fatal or max_fail_percentage: end the run */
 	json_t *run_tags, *skip_tags;
-	json_t *resolve_cache;
 	json_t *hook_files; /* play hooks: files already loaded */
 };
 

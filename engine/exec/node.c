@@ -218,6 +218,7 @@ static void run_task(struct prun *pr, struct pb_task *t, struct hstate **hs, int
 	if (!step_ok(pr, title))
 		goto out;
 	output_task_start(pr->x->cfg->out, t->handler ? "RUNNING HANDLER" : "TASK", title, t->id);
+	output_task_path(pr->x->cfg->out, t->pos.file, t->pos.line);
 	char *veto = NULL;
 	if (exec_hook(pr->x, "task_start",
 	              json_pack("{ss ss? ss}", "play", pr->play->name, "task", t->name, "action",

@@ -415,6 +415,12 @@ void output_loop_done(struct output *o, const char *host, const char *action, en
 	}
 }
 
+void output_task_path(struct output *o, const char *file, int line)
+{
+	if (o->kind == OUT_DEFAULT && o->verbosity >= 2 && file)
+		output_line(o, "task path: %s:%d", file, line);
+}
+
 void output_no_hosts(struct output *o)
 {
 	if (o->kind == OUT_DEFAULT)

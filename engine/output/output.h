@@ -49,6 +49,8 @@ enum out_kind output_kind(const struct output *o);
 /* A one-line status for a long wait (drain, wait_for), overwritten in place
  * on a terminal and cleared by the next line; nothing when not a TTY. */
 void output_progress(struct output *o, const char *host, const char *text);
+/* "task path: FILE:LINE" under a task banner at -vv and more. */
+void output_task_path(struct output *o, const char *file, int line);
 /* The "NO MORE HOSTS LEFT" banner. */
 void output_no_hosts(struct output *o);
 /* "included: FILE for h1, h2" */
