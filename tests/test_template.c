@@ -357,6 +357,10 @@ static void test_fuzz_regressions(void **state)
 	    {"{{ 'ab' * 99999999999 }}", "too large"},
 	    {"{{ '%99999999s' % s }}", "not all arguments converted"},
 	    {"{{ [1] is contains < 2 }}", "needs the item"},
+	    {"{% set l = [] %}{{ l.append(l) }}", "cannot hold itself"},
+	    {"{% set ns = namespace(x=[]) %}{% for i in range(999) %}{% set ns.x = [ns.x] %}"
+	     "{% endfor %}",
+	     "nest over 64 levels"},
 	    {"{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "recursive loop"},
 	    {"{{ 'a' | regex_findall('(x ={0,??+++++++~???6])') }}", "multiple repeat"},
 	    {"{{ 'a' | regex_search('*a') }}", "nothing to repeat"},

@@ -391,6 +391,10 @@ static json_t *dict_method(struct eval *ev, json_t *obj, const char *name, json_
 		}
 		return out;
 	}
+	if (!strcmp(name, "update") && json_is_object(a0) && value_too_deep(a0, obj, 64)) {
+		eval_fail(ev, "a dict cannot hold itself (or nest over 64 levels) here");
+		return NULL;
+	}
 	if (!strcmp(name, "update") && json_is_object(a0)) {
 		json_object_update(writable(ev, obj), a0);
 		return json_null();
@@ -412,6 +416,11 @@ static json_t *list_method(struct eval *ev, json_t *obj, const char *name, json_
 	json_t *a0 = json_array_get(args, 0);
 	size_t i;
 	json_t *x;
+	if ((!strcmp(name, "append") || !strcmp(name, "extend")) && a0 &&
+	    value_too_deep(a0, obj, 64)) {
+		eval_fail(ev, "a list cannot hold itself (or nest over 64 levels) here");
+		return NULL;
+	}
 	if (!strcmp(name, "append") && a0) {
 		json_array_append(writable(ev, obj), a0);
 		return json_null();

@@ -19,7 +19,10 @@ struct parser {
 	char *msg;
 	size_t msgsize;
 	int failed;
+	int depth; /* nesting, bounded so that no input can exhaust the stack */
 };
+
+#define MAX_NESTING 100
 
 struct node *node_new(int kind, int pos)
 {
@@ -501,8 +504,14 @@ static struct node *parse_unary(struct parser *p, int with_filter)
 	struct token *t = cur(p);
 	struct node *n;
 	if (is_op(p, "-") || is_op(p, "+")) {
+		if (p->depth >= MAX_NESTING) {
+			fail(p, "%s", "expression nested too deeply");
+			return NULL;
+		}
 		p->i++;
+		p->depth++;
 		struct node *operand = parse_unary(p, 0);
+		p->depth--;
 		if (!operand)
 			return NULL;
 		n = node_new(t->s[0] == '-' ? N_NEG : N_POS, t->pos);
@@ -638,10 +647,16 @@ static struct node *parse_compare(struct parser *p)
 
 static struct node *parse_not(struct parser *p)
 {
+	if (is_name(p, "not") && p->depth >= MAX_NESTING) {
+		fail(p, "%s", "expression nested too deeply");
+		return NULL;
+	}
 	if (is_name(p, "not")) {
 		int pos = cur(p)->pos;
 		p->i++;
+		p->depth++;
 		struct node *e = parse_not(p);
+		p->depth--;
 		if (!e)
 			return NULL;
 		struct node *n = node_new(N_NOT, pos);
@@ -670,7 +685,21 @@ static struct node *parse_logic(struct parser *p, int is_or)
 	return l;
 }
 
+static struct node *parse_expr_nested(struct parser *p, int with_condexpr);
+
 static struct node *parse_expr(struct parser *p, int with_condexpr)
+{
+	if (p->depth >= MAX_NESTING) {
+		fail(p, "%s", "expression nested too deeply");
+		return NULL;
+	}
+	p->depth++;
+	struct node *e = parse_expr_nested(p, with_condexpr);
+	p->depth--;
+	return e;
+}
+
+static struct node *parse_expr_nested(struct parser *p, int with_condexpr)
 {
 	struct node *e = parse_logic(p, 1);
 	while (e && with_condexpr && is_name(p, "if")) {
@@ -720,7 +749,13 @@ static struct node *parse_if(struct parser *p, int pos)
 	if (is_name(p, "elif")) {
 		int epos = cur(p)->pos;
 		p->i++;
+		if (p->depth >= MAX_NESTING) {
+			fail(p, "%s", "too many elif branches");
+			goto fail;
+		}
+		p->depth++;
 		n->c = parse_if(p, epos);
+		p->depth--;
 		if (!n->c)
 			goto fail;
 		return n;
@@ -924,6 +959,8 @@ fail:
 	return NULL;
 }
 
+static struct node *parse_statement_nested(struct parser *p, struct token *t);
+
 static struct node *parse_statement(struct parser *p)
 {
 	struct token *t = cur(p);
@@ -932,6 +969,18 @@ static struct node *parse_statement(struct parser *p)
 		return NULL;
 	}
 	p->i++;
+	if (p->depth >= MAX_NESTING) {
+		fail(p, "%s", "statements nested too deeply");
+		return NULL;
+	}
+	p->depth++;
+	struct node *n = parse_statement_nested(p, t);
+	p->depth--;
+	return n;
+}
+
+static struct node *parse_statement_nested(struct parser *p, struct token *t)
+{
 	if (!strcmp(t->s, "if"))
 		return parse_if(p, t->pos);
 	if (!strcmp(t->s, "for"))
@@ -1018,7 +1067,7 @@ fail:
 
 struct node *parse_template(const char *text, int flags, int *errpos, char *msg, size_t msgsize)
 {
-	struct parser p = {{0}, 0, 0, msg, msgsize, 0};
+	struct parser p = {{0}, 0, 0, msg, msgsize, 0, 0};
 	struct node *root = NULL;
 	if (lex_template(text, flags, &p.toks, errpos, msg, msgsize) < 0)
 		goto out;
@@ -1032,7 +1081,7 @@ out:
 
 struct node *parse_expression(const char *text, int *errpos, char *msg, size_t msgsize)
 {
-	struct parser p = {{0}, 0, 0, msg, msgsize, 0};
+	struct parser p = {{0}, 0, 0, msg, msgsize, 0, 0};
 	struct node *root = NULL;
 	if (lex_expr(text, &p.toks, errpos, msg, msgsize) < 0)
 		goto out;

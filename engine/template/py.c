@@ -643,3 +643,28 @@ int num_int(const json_t *v, int lo, int hi)
 	long long n = num_ll(v);
 	return n < lo ? lo : n > hi ? hi : (int)n;
 }
+
+/* 1 if v is target or holds it (a cycle in the making), or nests deeper
+ * than limit levels: values a template builds up step by step (append,
+ * namespace attributes) are kept shallow and acyclic, since printing,
+ * copying and freeing them all recurse. */
+int value_too_deep(const json_t *v, const json_t *target, int limit)
+{
+	size_t i;
+	const char *k;
+	json_t *x;
+	if (v == target || limit <= 0)
+		return 1;
+	if (json_is_array(v)) {
+		json_array_foreach (v, i, x)
+			if ((json_is_array(x) || json_is_object(x)) &&
+			    value_too_deep(x, target, limit - 1))
+				return 1;
+	} else if (json_is_object(v)) {
+		json_object_foreach ((json_t *)v, k, x)
+			if ((json_is_array(x) || json_is_object(x)) &&
+			    value_too_deep(x, target, limit - 1))
+				return 1;
+	}
+	return 0;
+}

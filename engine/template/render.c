@@ -293,6 +293,10 @@ static int assign(struct eval *ev, const struct node *target, json_t *v, json_t 
 		if (!json_is_object(ns) || is_undef(ns) || !json_object_get(ns, "\x01namespace")) {
 			ev->pos = target->pos;
 			rc = eval_fail(ev, "cannot assign attribute on non-namespace object");
+		} else if (value_too_deep(v, ns, 64)) {
+			ev->pos = target->pos;
+			rc = eval_fail(ev,
+			               "a namespace cannot hold itself (or nest over 64 levels)");
 		} else {
 			json_object_set(ns, target->name, v);
 		}

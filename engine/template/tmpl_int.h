@@ -181,6 +181,7 @@ char *py_str_dup(const json_t *v);
 int py_to_int(const json_t *v, long long *out);
 int py_to_float(const json_t *v, double *out);
 int is_number(const json_t *v); /* int, float or bool */
+int value_too_deep(const json_t *v, const json_t *target, int limit);
 double num_value(const json_t *v);
 /* A number as an integer, clamped instead of overflowing. */
 long long num_ll(const json_t *v);
