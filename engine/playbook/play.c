@@ -367,8 +367,13 @@ static void tags_add(json_t *out, const json_t *tags)
 json_t *pb_task_tags(const struct pb_task *t, const struct pb_play *p)
 {
 	json_t *out = json_array();
-	for (; t; t = t->parent)
-		tags_add(out, json_object_get(t->kw, "tags"));
+	/* an include's tags are its own: the tasks it brings do not inherit
+	 * them (or anything above it), as in Ansible */
+	for (const struct pb_task *a = t; a; a = a->parent) {
+		if (a != t && (a->kind == PB_INCLUDE || a->kind == PB_INCLUDE_ROLE))
+			break;
+		tags_add(out, json_object_get(a->kw, "tags"));
+	}
 	if (p)
 		tags_add(out, json_object_get(p->kw, "tags"));
 	return out;

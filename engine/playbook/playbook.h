@@ -119,7 +119,8 @@ struct pb_role *pb_task_role(const struct pb_task *t);
 const json_t *pb_task_kw(const struct pb_task *t, const char *k);
 /* The name shown in TASK [...]: "role : name", the name, or the action. */
 char *pb_task_title(const struct pb_task *t);
-/* Tags of t and its ancestors (a new array of strings). */
+/* Tags of t and its ancestors up to an include, and of the play p (may be
+ * NULL). A new array of strings. */
 json_t *pb_task_tags(const struct pb_task *t, const struct pb_play *p);
 
 /* Split "k=v k2='v 2' free text" Ansible's way. raw: free words go to
