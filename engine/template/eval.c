@@ -729,6 +729,9 @@ static json_t *eval_filter(struct eval *ev, const struct node *n)
 	r = f->fn(ev, in, args, kw);
 	if (!r && !ev->e->code)
 		eval_fail(ev, "filter '%s' failed", n->name);
+	else if (!r && ev->e->code == ERR_TMPL && !strstr(ev->e->msg, n->name) &&
+	         !strstr(ev->e->msg, "' filter"))
+		err_prefix(ev->e, "in the '%s' filter", n->name); /* say which one failed */
 out:
 	json_decref(in);
 	json_decref(args);
