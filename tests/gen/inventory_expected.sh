@@ -18,10 +18,12 @@
 # expected.graph.GROUP (--graph GROUP) and
 # expected.list-hosts (each pattern's stdout and exit code).
 #
-# Ansible walks grandchild groups through a Python set, so the order of hosts
-# two or more levels below a matched group depends on string hashing
-# (PYTHONHASHSEED); drover takes them in definition order. Patterns in the
-# corpus avoid that case, and the seed is pinned so reruns are reproducible.
+# Ansible walks grandchild groups through a Python set of group objects, so
+# the order of hosts two or more levels below a matched group (and so
+# `groups.all`) can change from run to run when several groups at one level
+# have children; drover takes them in definition order. Patterns and magic
+# checks in the corpus avoid that case: rerun this script a few times and
+# check that git sees no change.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 AI=${ANSIBLE_INVENTORY:-/usr/bin/ansible-inventory}
