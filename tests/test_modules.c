@@ -1345,8 +1345,20 @@ static void test_service_sysv(void **state)
 	                 0);
 }
 
-/* ---- service, systemd: real systemd in a lab node (tests/lab), when the
- * lab is up; skipped (not passed) otherwise ---- */
+/* ---- service, systemd: real systemd in a lab node (tests/lab) that this
+ * test boots itself (its own state dir and addresses) and removes after ---- */
+
+#define MODLAB_ENV                                                                                 \
+	"DROVER_LAB_STATE=/var/lib/drover-lab-test-modules DROVER_LAB_NET=127.0.64 "               \
+	"DROVER_LAB_SSH_PORT=2222 "
+
+static int modlab_down(void **state)
+{
+	(void)state;
+	if (system(MODLAB_ENV "../tests/lab/lab down >/dev/null 2>&1") != 0)
+		fprintf(stderr, "test_modules: 'lab down' of its lab failed\n");
+	return 0;
+}
 
 static json_t *run_on(struct conn *c, const char *mod, int check, const char *fmt, ...)
 {
@@ -1376,18 +1388,20 @@ static json_t *run_on(struct conn *c, const char *mod, int check, const char *fm
 static void test_systemd_lab(void **state)
 {
 	(void)state;
-	const char *key = "/var/lib/drover-lab/id_ed25519";
-	if (access(key, R_OK) != 0 || system("../tests/lab/lab status 2>/dev/null | grep -q "
-	                                     "'^k3s-w-02 .*running'") != 0)
-		skip();
+	const char *key = "/var/lib/drover-lab-test-modules/id_ed25519";
+	if (system(MODLAB_ENV "../tests/lab/lab up k3s-w-02 >/tmp/drover-test-modules-lab.log "
+	                      "2>&1") != 0)
+		fail_msg("could not boot a lab node for the systemd tests: see "
+		         "/tmp/drover-test-modules-lab.log");
 	struct conn_defaults d = {0};
 	struct err e;
 	err_init(&e);
-	json_t *vars = json_pack("{s:s, s:s, s:s, s:s, s:s}", "ansible_connection", "ssh",
-	                         "ansible_host", "127.0.0.22", "ansible_user", "root",
-	                         "ansible_ssh_private_key_file", key, "ansible_ssh_common_args",
-	                         "-o UserKnownHostsFile=/var/lib/drover-lab/known_hosts -o "
-	                         "StrictHostKeyChecking=yes");
+	json_t *vars =
+	    json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "ansible_connection", "ssh", "ansible_host",
+	              "127.0.64.22", "ansible_port", 2222, "ansible_user", "root",
+	              "ansible_ssh_private_key_file", key, "ansible_ssh_common_args",
+	              "-o UserKnownHostsFile=/var/lib/drover-lab-test-modules/known_hosts -o "
+	              "StrictHostKeyChecking=yes");
 	struct conn_pool *lp = conn_pool_new(&d);
 	struct conn *c = conn_pool_get(lp, "k3s-w-02", vars, NULL, NULL, &e);
 	if (!c)
@@ -1609,7 +1623,7 @@ int main(void)
 	    cmocka_unit_test(test_user_group),
 	    cmocka_unit_test(test_apt_query),
 	    cmocka_unit_test(test_service_sysv),
-	    cmocka_unit_test(test_systemd_lab),
+	    cmocka_unit_test_teardown(test_systemd_lab, modlab_down),
 	    cmocka_unit_test(test_doc_output),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
