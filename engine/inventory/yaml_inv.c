@@ -17,7 +17,7 @@ struct yinv {
 };
 
 /* Position of obj[key] for messages: the key's, else the file's start. */
-static void where(const struct yinv *y, const json_t *obj, const char *key, int *line, int *col)
+static void where(const json_t *obj, const char *key, int *line, int *col)
 {
 	struct srcpos sp;
 	*line = 1;
@@ -26,13 +26,12 @@ static void where(const struct yinv *y, const json_t *obj, const char *key, int 
 		*line = sp.line;
 		*col = sp.col;
 	}
-	(void)y;
 }
 
 #define Y_ERR(obj, key, ...)                                                                       \
 	do {                                                                                       \
 		int l_, c_;                                                                        \
-		where(y, obj, key, &l_, &c_);                                                      \
+		where(obj, key, &l_, &c_);                                                         \
 		err_set(y->e, ERR_PARSE, y->path, l_, c_, __VA_ARGS__);                            \
 	} while (0)
 
@@ -62,10 +61,9 @@ static int parse_hosts(struct yinv *y, const char *group, const json_t *hosts)
 {
 	const char *pat;
 	json_t *hv;
-	json_object_foreach((json_t *)hosts, pat, hv)
-	{
+	json_object_foreach ((json_t *)hosts, pat, hv) {
 		int line, col, port;
-		where(y, hosts, pat, &line, &col);
+		where(hosts, pat, &line, &col);
 		if (!json_is_object(hv) && !json_is_null(hv)) {
 			Y_ERR(hosts, pat,
 			      "host '%s' in group '%s' must map to its variables (a mapping) or "
@@ -78,8 +76,7 @@ static int parse_hosts(struct yinv *y, const char *group, const json_t *hosts)
 			return y->e->code;
 		size_t i;
 		json_t *n;
-		json_array_foreach(names, i, n)
-		{
+		json_array_foreach (names, i, n) {
 			struct inv_host *h = inv_add_host(y->inv, json_string_value(n), group);
 			if (port)
 				inv_host_set(h, "ansible_port", json_integer(port));
@@ -97,10 +94,9 @@ static int parse_section(struct yinv *y, const char *group, const char *key, con
 	if (!strcmp(key, "vars")) {
 		const char *k;
 		json_t *val;
-		json_object_foreach((json_t *)v, k, val)
-		{
+		json_object_foreach ((json_t *)v, k, val) {
 			int line, col;
-			where(y, v, k, &line, &col);
+			where(v, k, &line, &col);
 			if (inv_group_set(inv_add_group(y->inv, group), k, val, y->path, line, col,
 			                  y->e))
 				return y->e->code;
@@ -110,12 +106,11 @@ static int parse_section(struct yinv *y, const char *group, const char *key, con
 	if (!strcmp(key, "children")) {
 		const char *k;
 		json_t *val;
-		json_object_foreach((json_t *)v, k, val)
-		{
+		json_object_foreach ((json_t *)v, k, val) {
 			if (parse_group(y, k, val, v, depth + 1))
 				return y->e->code;
 			int line, col;
-			where(y, v, k, &line, &col);
+			where(v, k, &line, &col);
 			if (inventory_group(y->inv, k) &&
 			    inv_add_child(y->inv, group, k, y->path, line, col, y->e))
 				return y->e->code;
@@ -134,7 +129,7 @@ static int parse_group(struct yinv *y, const char *name, const json_t *data, con
 	}
 	if (!json_is_object(data) && !json_is_null(data)) {
 		int line, col;
-		where(y, parent, name, &line, &col);
+		where(parent, name, &line, &col);
 		log_warn("%s:%d:%d: skipping '%s' as this is not a valid group definition", y->path,
 		         line, col, name);
 		return 0;
@@ -142,8 +137,7 @@ static int parse_group(struct yinv *y, const char *name, const json_t *data, con
 	inv_add_group(y->inv, name);
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)data, key, v)
-	{
+	json_object_foreach ((json_t *)data, key, v) {
 		int known =
 		    !strcmp(key, "vars") || !strcmp(key, "children") || !strcmp(key, "hosts");
 		if (known && !json_is_object(v) && !json_is_null(v) && !json_is_string(v)) {
@@ -153,7 +147,7 @@ static int parse_group(struct yinv *y, const char *name, const json_t *data, con
 		}
 		if (!known) {
 			int line, col;
-			where(y, data, key, &line, &col);
+			where(data, key, &line, &col);
 			log_warn("%s:%d:%d: skipping unexpected key (%s) in group (%s), only "
 			         "\"vars\", \"children\" and \"hosts\" are valid",
 			         y->path, line, col, key, name);
@@ -188,8 +182,7 @@ int inv_load_yaml(struct inventory *inv, const char *path, const json_t *root, s
 	}
 	const char *name;
 	json_t *data;
-	json_object_foreach((json_t *)root, name, data)
-	{
+	json_object_foreach ((json_t *)root, name, data) {
 		if (parse_group(&y, name, data, root, 0))
 			return e->code;
 	}
