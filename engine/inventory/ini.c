@@ -244,7 +244,7 @@ static int enter_section(struct ini *p, const char *group, const char *state)
 
 static int child_line(struct ini *p, const char *line, const char *group)
 {
-	size_t n = strcspn(line, ":] \t#");
+	size_t n = strcspn(line, ":] \t\r\n\v\f");
 	const char *rest = line + n;
 	while (*rest == ' ' || *rest == '\t')
 		rest++;
