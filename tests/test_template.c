@@ -257,6 +257,12 @@ static void test_cond_forms(void **state)
 	assert_int_equal(tmpl_cond(c, &ctx, &res, &e), 0);
 	assert_int_equal(res, 0);
 	json_decref(c);
+	/* a when: that renders to a/a/a/... thousands long: an error, not a crash */
+	c = json_string("{{ 'a/' * 5000 }}a");
+	assert_true(tmpl_cond(c, &ctx, &res, &e) < 0);
+	assert_non_null(strstr(e.msg, "too complex"));
+	json_decref(c);
+	err_init(&e);
 	c = json_string("undefined_thing");
 	assert_true(tmpl_cond(c, &ctx, &res, &e) < 0);
 	assert_non_null(strstr(e.msg, "'undefined_thing' is undefined"));

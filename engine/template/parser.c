@@ -24,6 +24,8 @@ struct parser {
 
 #define MAX_NESTING 100
 
+static void node_free_one(struct node *n);
+
 struct node *node_new(int kind, int pos)
 {
 	struct node *n = xcalloc(1, sizeof(*n));
@@ -51,9 +53,17 @@ static void node_add_kw(struct node *n, const char *name, struct node *v)
 
 void node_free(struct node *n)
 {
-	if (!n)
-		return;
-	node_free(n->a);
+	/* left-deep chains (a + b + c ...) are walked, not recursed into */
+	while (n) {
+		struct node *next = n->a;
+		n->a = NULL;
+		node_free_one(n);
+		n = next;
+	}
+}
+
+static void node_free_one(struct node *n)
+{
 	node_free(n->b);
 	node_free(n->c);
 	node_free(n->d);
@@ -1065,6 +1075,40 @@ fail:
 	return NULL;
 }
 
+/* Is the tree taller than limit? Evaluation recurses once per level, so a
+ * chain like a/b/c/... thousands long would exhaust the stack. */
+static int too_tall(const struct node *n, int limit)
+{
+	for (; n; n = n->a, limit--) {
+		if (limit <= 0)
+			return 1;
+		if (too_tall(n->b, limit - 1) || too_tall(n->c, limit - 1) ||
+		    too_tall(n->d, limit - 1))
+			return 1;
+		for (int i = 0; i < n->nkids; i++)
+			if (too_tall(n->kids[i], limit - 1))
+				return 1;
+		for (int i = 0; i < n->nkw; i++)
+			if (too_tall(n->kw[i], limit - 1))
+				return 1;
+	}
+	return 0;
+}
+
+#define MAX_HEIGHT 400
+
+static struct node *check_height(struct node *root, int *errpos, char *msg, size_t msgsize)
+{
+	if (root && too_tall(root, MAX_HEIGHT)) {
+		*errpos = root->pos;
+		snprintf(msg, msgsize, "expression too complex (nested over %d levels)",
+		         MAX_HEIGHT);
+		node_free(root);
+		return NULL;
+	}
+	return root;
+}
+
 struct node *parse_template(const char *text, int flags, int *errpos, char *msg, size_t msgsize)
 {
 	struct parser p = {{0}, 0, 0, msg, msgsize, 0, 0};
@@ -1074,6 +1118,8 @@ struct node *parse_template(const char *text, int flags, int *errpos, char *msg,
 	root = parse_body(&p, NULL);
 	if (!root)
 		*errpos = p.errpos;
+	else
+		root = check_height(root, errpos, msg, msgsize);
 out:
 	toklist_release(&p.toks);
 	return root;
@@ -1093,6 +1139,8 @@ struct node *parse_expression(const char *text, int *errpos, char *msg, size_t m
 	}
 	if (!root)
 		*errpos = p.errpos;
+	else
+		root = check_height(root, errpos, msg, msgsize);
 out:
 	toklist_release(&p.toks);
 	return root;
