@@ -160,7 +160,9 @@ static void build_script(struct buf *cmd, const json_t *args, const json_t *prob
 		buf_adds(cmd, "; set +a\n");
 	}
 	if (pl->token)
-		buf_adds(cmd, "IFS= read -r K3S_TOKEN; export K3S_TOKEN\n");
+		/* read fails at EOF without a newline, yet sets the variable */
+		buf_adds(cmd,
+		         "IFS= read -r K3S_TOKEN || [ -n \"$K3S_TOKEN\" ]; export K3S_TOKEN\n");
 	buf_adds(cmd, "export INSTALL_K3S_VERSION=");
 	buf_add_shquote(cmd, pl->target);
 	buf_adds(cmd, "\n");
@@ -400,11 +402,16 @@ static int do_install(struct task_ctx *ctx, const json_t *args, const json_t *pr
 		return rc;
 	}
 	json_object_set_new(result, "stdout", json_string(buf_str(&r.out)));
+	json_object_set_new(result, "stderr", json_string(buf_str(&r.err)));
 	if (r.rc != 0) {
+		const char *out = r.out.len ? buf_str(&r.out) : buf_str(&r.err);
+		size_t n = strlen(out);
+		const char *tail = n > 400 ? out + n - 400 : out;
 		mod_fail(result,
 		         "install.sh failed on %s (rc=%d) while moving to %s; k3s there "
-		         "is as install.sh left it: check 'systemctl status' and re-run",
-		         ctx->host, r.rc, pl->target);
+		         "is as install.sh left it: check 'systemctl status' and re-run. "
+		         "Last output: %s",
+		         ctx->host, r.rc, pl->target, tail);
 		json_object_set_new(result, "rc", json_integer(r.rc));
 	}
 	conn_result_release(&r);

@@ -84,6 +84,16 @@ adhoc() {
 	tail -n 8 "$OUT/$name" | sed 's/^/    /'
 	return $rc
 }
+other() { # other NAME PLAYBOOK ARGS...
+	local name=$1 pb=$2
+	shift 2
+	timeout 300 "$DROVER" run -i "$DROVER_LAB_STATE/inventory/pct.ini" -e "@$OUT/vars.yml" \
+		"$TOP/playbooks/$pb" "$@" >"$OUT/$name" 2>&1
+	local rc=$?
+	printf -- '--- drover run %s (%s): rc=%d\n' "$name" "$pb" "$rc"
+	tail -n 12 "$OUT/$name" | sed 's/^/    /'
+	return $rc
+}
 has() { grep -q -- "$2" "$OUT/$1"; }
 all_at() {
 	local n
@@ -112,8 +122,8 @@ recap_changed_zero() {
 }
 db_node() { kc get pods -n shop -l app=db -o jsonpath='{.items[0].spec.nodeName}'; }
 
-echo "--- lab cluster up at $OLD"
-"$CL" up >"$OUT/up" 2>&1 9>&- || { tail -n 30 "$OUT/up"; echo "1 passed, 1 failed"; exit 1; }
+echo "--- lab nodes and stand-ins, no k3s yet"
+"$CL" prepare >"$OUT/up" 2>&1 9>&- || { tail -n 30 "$OUT/up"; echo "0 passed, 1 failed"; exit 1; }
 cat >"$OUT/vars.yml" <<VARS
 k3s_channel_url: $REL/v1-release/channels
 k3s_install_script_url: $REL/install.sh
@@ -123,7 +133,19 @@ k3s_install_env:
 k3s_drain_timeout: 15
 k3s_ready_timeout: 60
 VARS
-check "cluster starts at $OLD" all_at "$OLD"
+# Day 1: drover installs the cluster (install-k3s.yaml): the server with
+# embedded etcd, then agents joining with the token read from the server
+other day1 install-k3s.yaml -e k3s_version=$OLD -e k3s_cluster_init=true \
+	-e k3s_server_address=$DROVER_LAB_NET.11
+check "install-k3s installs the cluster" test $? = 0
+check "every node runs $OLD" all_at "$OLD"
+check "the agents joined as agents" agents_are_agents
+check "the server uses embedded etcd" on k3s-s-01 'test -d /var/lib/rancher/k3s/server/db/etcd'
+other day1again install-k3s.yaml -e k3s_version=$OLD -e k3s_cluster_init=true \
+	-e k3s_server_address=$DROVER_LAB_NET.11
+check "a second install-k3s run changes nothing" recap_changed_zero day1again
+"$CL" workload >"$OUT/workload" 2>&1 9>&- || { tail -n 20 "$OUT/workload"; fail "the workload is loaded and Ready"; }
+check "the API sees every node Ready at $OLD" all_ready_at "$OLD"
 
 # --check: names the moves, changes nothing
 run check pct.ini --check
@@ -198,16 +220,6 @@ check "every node runs v1.31.5+k3s1" all_at v1.31.5+k3s1
 check "agents stay agents after the ssh upgrade" agents_are_agents
 
 # the other playbooks and ad-hoc work on the healthy cluster
-other() { # other NAME PLAYBOOK ARGS...
-	local name=$1 pb=$2
-	shift 2
-	timeout 300 "$DROVER" run -i "$DROVER_LAB_STATE/inventory/pct.ini" -e "@$OUT/vars.yml" \
-		"$TOP/playbooks/$pb" "$@" >"$OUT/$name" 2>&1
-	local rc=$?
-	printf -- '--- drover run %s (%s): rc=%d\n' "$name" "$pb" "$rc"
-	tail -n 12 "$OUT/$name" | sed 's/^/    /'
-	return $rc
-}
 other health k3s-health.yaml
 check "k3s-health passes on a healthy cluster" test $? = 0
 check "k3s-health summarises nodes and versions" has health "3 nodes Ready at v1.31.5+k3s1"
