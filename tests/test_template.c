@@ -364,6 +364,8 @@ static void test_fuzz_regressions(void **state)
 	    {"{{ '%99999999s' % s }}", "not all arguments converted"},
 	    {"{{ [1] is contains < 2 }}", "needs the item"},
 	    {"{% set l = [] %}{{ l.append(l) }}", "cannot hold itself"},
+	    {"{{ ('x' * 4000) | join('-' * 900) | join('-' * 900) }}", "too large"},
+	    {"{{ ('x' * 9000) | replace('', '-' * 3000) }}", "too large"},
 	    {"{% set ns = namespace(x=[]) %}{% for i in range(999) %}{% set ns.x = [ns.x] %}"
 	     "{% endfor %}",
 	     "nest over 64 levels"},

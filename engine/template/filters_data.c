@@ -629,6 +629,13 @@ static json_t *f_join(struct eval *ev, json_t *in, json_t *args, json_t *kw)
 			buf_adds(&b, sep);
 		py_str(v, &b);
 		json_decref(v);
+		if (b.len > MAX_TEXT) {
+			json_decref(items);
+			buf_release(&b);
+			eval_fail(ev, "the joined text would be too large (over %ld bytes)",
+			          MAX_TEXT);
+			return NULL;
+		}
 	}
 	json_decref(items);
 	return str_result(&b);

@@ -149,7 +149,7 @@ static int affix(const char *s, size_t n, const json_t *a, int end)
 	return !memcmp(end ? s + n - pl : s, p, pl);
 }
 
-static json_t *s_replace(const char *s, size_t n, json_t *args)
+static json_t *s_replace(const char *s, size_t n, json_t *args, size_t limit)
 {
 	const char *old = json_string_value(json_array_get(args, 0));
 	const char *new = json_string_value(json_array_get(args, 1));
@@ -157,7 +157,10 @@ static json_t *s_replace(const char *s, size_t n, json_t *args)
 	long long count = cv ? json_integer_value(cv) : -1;
 	if (!old || !new)
 		return NULL;
-	size_t ol = strlen(old);
+	size_t ol = strlen(old), nl = strlen(new);
+	/* the result could grow past the limit: refuse before building it */
+	if (nl > ol && (ol == 0 ? (n + 1) * nl + n : (n / ol) * (nl - ol) + n) > limit)
+		return NULL;
 	struct buf b = BUF_INIT;
 	const char *p = s, *end = s + n;
 	long long done = 0;
@@ -286,8 +289,14 @@ static json_t *str_method(struct eval *ev, json_t *obj, const char *name, json_t
 		return s_strip(s, n, json_string_value(a0), name[0] != 'r', name[0] != 'l');
 	if (!strcmp(name, "startswith") || !strcmp(name, "endswith"))
 		return json_boolean(a0 && affix(s, n, a0, name[0] == 'e'));
-	if (!strcmp(name, "replace"))
-		return s_replace(s, n, args);
+	if (!strcmp(name, "replace")) {
+		json_t *r = s_replace(s, n, args, (size_t)MAX_TEXT);
+		if (!r && json_is_string(json_array_get(args, 0)) &&
+		    json_is_string(json_array_get(args, 1)))
+			eval_fail(ev, "the replaced text would be too large (over %ld bytes)",
+			          MAX_TEXT);
+		return r;
+	}
 	if (!strcmp(name, "lower") || !strcmp(name, "upper") || !strcmp(name, "title") ||
 	    !strcmp(name, "capitalize"))
 		return s_case(s, n, name);

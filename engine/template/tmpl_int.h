@@ -181,6 +181,9 @@ char *py_str_dup(const json_t *v);
 int py_to_int(const json_t *v, long long *out);
 int py_to_float(const json_t *v, double *out);
 int is_number(const json_t *v); /* int, float or bool */
+/* Largest text join/replace build: a template is no place for a gigabyte. */
+#define MAX_TEXT (16L << 20)
+
 int value_too_deep(const json_t *v, const json_t *target, int limit);
 double num_value(const json_t *v);
 /* A number as an integer, clamped instead of overflowing. */
