@@ -171,8 +171,12 @@ static void build_script(struct buf *cmd, const json_t *args, const json_t *prob
 		buf_add_shquote(cmd, pl->url);
 		buf_adds(cmd, "\n");
 	}
+	/* install.sh hashes the binary before and after to decide on a
+	 * restart; an airgap binary is in place before it starts, so it
+	 * would see no change and leave the old k3s running */
 	if (arg_s(args, "airgap_binary"))
-		buf_adds(cmd, "export INSTALL_K3S_SKIP_DOWNLOAD=true\n");
+		buf_adds(cmd,
+		         "export INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_FORCE_RESTART=true\n");
 	const char *k;
 	json_t *v;
 	json_object_foreach (json_object_get(args, "install_env"), k, v) {

@@ -264,6 +264,27 @@ check "the failure names the wait that failed" has notready "Wait until the agen
 check "k3s-w-02 stays cordoned" cordoned k3s-w-02
 check "the nodes before it finished" test "$(version_of k3s-w-01)" = v1.31.6+k3s1
 
+# airgap: the binary and install.sh come from the controller, the release
+# service is down, and config: is written to /etc/rancher/k3s/config.yaml
+/usr/bin/python3 "$HERE/lab/k3s/releases.py" --render v1.31.7+k3s1 >"$OUT/k3s-airgap"
+releases '{"fail": 503}'
+adhoc airgap k3s-w-01 -m k3s_install -a "{\"version\": \"v1.31.7+k3s1\",
+	\"airgap_binary\": \"$OUT/k3s-airgap\", \"install_script_src\": \"$HERE/lab/k3s/install.sh\",
+	\"config\": {\"node-label\": [\"drover.test/airgap=yes\"]}}"
+check "an airgap install succeeds with the release service down" test $? = 0
+check "the airgap install reports the move" has airgap "v1.31.7+k3s1"
+check "k3s-w-01 runs the airgap binary" test "$(version_of k3s-w-01)" = v1.31.7+k3s1
+api_version() { kc get node "$1" -o jsonpath='{.status.nodeInfo.kubeletVersion}'; }
+for i in $(seq 60); do [ "$(api_version k3s-w-01)" = v1.31.7+k3s1 ] && break; sleep 0.5; done
+check "k3s restarted on the airgap binary (the API sees v1.31.7+k3s1)" test "$(api_version k3s-w-01)" = v1.31.7+k3s1
+check "config: is written to config.yaml" on k3s-w-01 'grep -q "drover.test/airgap=yes" /etc/rancher/k3s/config.yaml'
+check "k3s-w-01 is still an agent" on k3s-w-01 'systemctl is-active --quiet k3s-agent && ! test -e /etc/systemd/system/k3s.service'
+adhoc airgap2 k3s-w-01 -m k3s_install -a "{\"version\": \"v1.31.7+k3s1\",
+	\"airgap_binary\": \"$OUT/k3s-airgap\", \"install_script_src\": \"$HERE/lab/k3s/install.sh\",
+	\"config\": {\"node-label\": [\"drover.test/airgap=yes\"]}}"
+check "the same airgap install again is ok, not changed" has airgap2 "k3s-w-01 | SUCCESS"
+releases '{"fail": 0}'
+
 if [ "$FAILS" = 0 ]; then
 	echo "it_upgrade_k3s: all checks passed"
 	exit 0

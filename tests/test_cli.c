@@ -191,6 +191,16 @@ static void test_config_inventory(void **state)
 	assert_int_equal(l->n, 1);
 	assert_string_equal(l->v[0], "x.ini");
 	cli_release(&c);
+	/* relative paths are relative to the config file's directory */
+	assert_int_equal(parse(&c, a), 0);
+	c.cfg.path = strdup("/etc/ansible/ansible.cfg");
+	c.cfg.inventory = strdup("hosts.ini,/srv/inv,~/inv.yml");
+	l = cli_inventories(&c);
+	assert_int_equal(l->n, 3);
+	assert_string_equal(l->v[0], "/etc/ansible/hosts.ini");
+	assert_string_equal(l->v[1], "/srv/inv");
+	assert_string_equal(l->v[2], "~/inv.yml");
+	cli_release(&c);
 }
 
 int main(void)

@@ -440,12 +440,27 @@ void cli_release(struct cli *c)
 	config_release(&c->cfg);
 }
 
+/* A relative inventory path in a config file is relative to that file's
+ * directory, as in Ansible; a host list ("a,b,") is left alone. */
+static void push_config_inventory(struct cli *c, const char *t)
+{
+	const char *cfg = c->cfg.path;
+	const char *slash = cfg ? strrchr(cfg, '/') : NULL;
+	if (*t == '/' || *t == '~' || !slash || strchr(t, ',')) {
+		strlist_push(&c->inventories, t);
+		return;
+	}
+	char *p = xasprintf("%.*s/%s", (int)(slash - cfg), cfg, t);
+	strlist_push(&c->inventories, p);
+	free(p);
+}
+
 const struct strlist *cli_inventories(struct cli *c)
 {
 	if (!c->inventories.n && c->cfg.inventory) {
 		char *copy = xstrdup(c->cfg.inventory), *save = NULL;
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-			strlist_push(&c->inventories, t);
+			push_config_inventory(c, t);
 		free(copy);
 	}
 	return &c->inventories;
