@@ -125,6 +125,12 @@ static json_t *run_once_attempt(struct item_run *ir)
 		return err_result("", &e);
 	}
 	r = run_module(ir, m, clean);
+	/* What a module brought back from a host is data, never a template
+	 * (Ansible's AnsibleUnsafe): a registered stdout holding "{{" must not
+	 * be rendered when the variable is read. set_fact and include_vars
+	 * values are the playbook's own. */
+	if (strcmp(m->name, "set_fact") && strcmp(m->name, "include_vars"))
+		tmpl_mark_unsafe(r);
 	json_decref(args);
 	json_decref(clean);
 	return r;

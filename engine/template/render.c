@@ -685,7 +685,10 @@ static json_t *concat(struct outlist *o, int literal)
 	struct buf b = BUF_INIT;
 	if (o->n == 1) {
 		json_t *v = o->v[0];
-		if (o->native_text || (!literal && json_is_string(v)))
+		/* unsafe text comes back as it is, still unsafe (Ansible returns a
+		 * NativeJinjaUnsafeText untouched) */
+		if (o->native_text || (!literal && json_is_string(v)) ||
+		    (json_is_string(v) && yaml_is_unsafe(v)))
 			return json_incref(v);
 		/* repr + literal_eval gives back the same list, dict or bool */
 		if (literal && (json_is_array(v) || json_is_object(v) || json_is_boolean(v)))
