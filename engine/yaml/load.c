@@ -159,7 +159,8 @@ static json_t *make_int(const char *s)
 	long long v;
 	if (strchr(buf, ':')) {
 		double d;
-		if (sexagesimal(buf, &d))
+		/* beyond what a long long holds the cast is undefined: keep the text */
+		if (sexagesimal(buf, &d) || d >= 9.2e18)
 			return NULL;
 		v = (long long)d;
 	} else if (buf[0] == '0' && buf[1] == 'b') {
