@@ -90,8 +90,7 @@ static int write_changed(struct task_ctx *ctx, const json_t *args, const char *l
 		}
 		mode = (int)v;
 	}
-	json_array_foreach(todo, i, f)
-	{
+	json_array_foreach (todo, i, f) {
 		char *lp = xasprintf("%s/%s", local, json_string_value(f));
 		char *rp = xasprintf("%s/%s", root, json_string_value(f));
 		size_t len;
@@ -125,8 +124,7 @@ static int find_changed(struct task_ctx *ctx, const json_t *args, const char *lo
 	size_t i;
 	json_t *f;
 	int ret = 0;
-	json_array_foreach(t->files, i, f)
-	{
+	json_array_foreach (t->files, i, f) {
 		char tag[32], *rp = xasprintf("%s/%s", root, json_string_value(f));
 		snprintf(tag, sizeof(tag), "f%zu", i);
 		mod_stat_cmd(&cmd, tag, rp, 1);
@@ -134,8 +132,7 @@ static int find_changed(struct task_ctx *ctx, const json_t *args, const char *lo
 	}
 	if (cmd.len && (ret = mod_sh(ctx, buf_str(&cmd), &r, e)) < 0)
 		goto out;
-	json_array_foreach(t->files, i, f)
-	{
+	json_array_foreach (t->files, i, f) {
 		char tag[32], sum[41];
 		struct mod_stat st;
 		char *lp = xasprintf("%s/%s", local, json_string_value(f));
@@ -165,8 +162,7 @@ static int make_dirs(struct task_ctx *ctx, const char *root, const struct tree *
 	json_t *f;
 	buf_adds(&cmd, "mkdir -p -- ");
 	buf_add_shquote(&cmd, root);
-	json_array_foreach(t->dirs, i, f)
-	{
+	json_array_foreach (t->dirs, i, f) {
 		char *rp = xasprintf("%s/%s", root, json_string_value(f));
 		buf_addc(&cmd, ' ');
 		buf_add_shquote(&cmd, rp);

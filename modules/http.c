@@ -86,8 +86,7 @@ int mod_http_do(struct mod_http *h)
 	}
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)h->headers, k, v)
-	{
+	json_object_foreach ((json_t *)h->headers, k, v) {
 		char *line =
 		    xasprintf("%s: %s", k, json_string_value(v) ? json_string_value(v) : "");
 		hdrs = curl_slist_append(hdrs, line);

@@ -16,8 +16,7 @@ static int has_ext(const char *name, const json_t *exts)
 	const char *dot = strrchr(name, '.');
 	size_t i;
 	json_t *x;
-	json_array_foreach(exts, i, x)
-	{
+	json_array_foreach (exts, i, x) {
 		const char *s = json_string_value(x);
 		if (s && ((dot && !strcmp(dot + 1, s)) || (!dot && !*s)))
 			return 1;
@@ -54,8 +53,7 @@ static void list_dir(const char *dir, int depth, int level, const json_t *args, 
 		int skip = 0;
 		size_t k;
 		json_t *x;
-		json_array_foreach(ign, k, x)
-		{
+		json_array_foreach (ign, k, x) {
 			if (json_string_value(x) && !strcmp(base, json_string_value(x)))
 				skip = 1;
 		}
@@ -123,8 +121,7 @@ static int include_vars_run(struct task_ctx *ctx, const json_t *args, json_t *re
 		json_array_append_new(files, json_string(path));
 	else
 		list_dir(path, (int)mod_int(args, "depth"), 1, args, files);
-	json_array_foreach(files, i, f)
-	{
+	json_array_foreach (files, i, f) {
 		if (load_into(json_string_value(f), vars, result, e))
 			goto out;
 	}

@@ -49,8 +49,7 @@ static void query(struct buf *cmd, const json_t *names)
 	size_t i;
 	json_t *v;
 	buf_adds(cmd, "dpkg-query -W -f='@pkg ${Package} ${Status} ${Version}\\n'");
-	json_array_foreach(names, i, v)
-	{
+	json_array_foreach (names, i, v) {
 		char *n = pkg_name(json_string_value(v));
 		buf_addc(cmd, ' ');
 		buf_add_shquote(cmd, n);
@@ -66,8 +65,7 @@ static void todo(const json_t *names, const json_t *have, const char *state, str
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(names, i, v)
-	{
+	json_array_foreach (names, i, v) {
 		const char *spec = json_string_value(v);
 		char *n = pkg_name(spec);
 		const char *ver = json_string_value(json_object_get(have, n));
@@ -234,8 +232,7 @@ static int other_run(struct task_ctx *ctx, const json_t *args, const char *mgr, 
 	size_t i;
 	json_t *v;
 	buf_adds(&cmd, "need=''\n");
-	json_array_foreach(names, i, v)
-	{
+	json_array_foreach (names, i, v) {
 		buf_adds(&cmd, "p=");
 		buf_add_shquote(&cmd, json_string_value(v));
 		buf_addf(&cmd, "; if %s \"$p\" >/dev/null 2>&1; then %s; else %s; fi\n",

@@ -36,8 +36,7 @@ static int set_fact_run(struct task_ctx *ctx, const json_t *args, json_t *result
 	(void)ctx;
 	(void)e;
 	mod_set_changed(result, 0);
-	json_object_foreach((json_t *)args, k, v)
-	{
+	json_object_foreach ((json_t *)args, k, v) {
 		if (!strcmp(k, "cacheable"))
 			continue;
 		if (!is_identifier(k)) {

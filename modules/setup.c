@@ -216,8 +216,7 @@ static json_t *facts_from(json_t *kv)
 	json_t *addrs = split_words(field(kv, "addrs")), *all = json_array();
 	size_t i;
 	json_t *a;
-	json_array_foreach(addrs, i, a)
-	{
+	json_array_foreach (addrs, i, a) {
 		const char *s = json_string_value(a);
 		if (strncmp(s, "127.", 4))
 			json_array_append_new(all, json_stringn(s, strcspn(s, "/")));
@@ -249,15 +248,13 @@ static void apply_filter(json_t *f, const json_t *filter)
 	void *tmp;
 	if (!json_array_size(filter))
 		return;
-	json_object_foreach_safe(f, tmp, k, v)
-	{
+	json_object_foreach_safe (f, tmp, k, v) {
 		char full[256];
 		int keep = 0;
 		size_t i;
 		json_t *pat;
 		snprintf(full, sizeof(full), "ansible_%s", k);
-		json_array_foreach(filter, i, pat)
-		{
+		json_array_foreach (filter, i, pat) {
 			const char *p = json_string_value(pat);
 			if (p && (!fnmatch(p, k, 0) || !fnmatch(p, full, 0)))
 				keep = 1;

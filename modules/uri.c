@@ -52,8 +52,7 @@ static char *make_body(const json_t *args, const char **ctype, json_t *result)
 		struct buf b = BUF_INIT;
 		const char *k;
 		json_t *v;
-		json_object_foreach((json_t *)body, k, v)
-		{
+		json_object_foreach ((json_t *)body, k, v) {
 			char *t =
 			    json_is_string(v) ? xstrdup(json_string_value(v)) : tmpl_to_text(v);
 			if (b.len)
@@ -73,8 +72,7 @@ static int status_ok(const json_t *codes, long status)
 {
 	size_t i;
 	json_t *c;
-	json_array_foreach(codes, i, c)
-	{
+	json_array_foreach (codes, i, c) {
 		long want = json_is_integer(c)
 		                ? (long)json_integer_value(c)
 		                : atol(json_string_value(c) ? json_string_value(c) : "");

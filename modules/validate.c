@@ -311,8 +311,7 @@ static int check_unknown(const struct module_def *m, const json_t *args, struct 
 	const char *key;
 	json_t *v;
 	int ret = 0;
-	json_object_foreach((json_t *)args, key, v)
-	{
+	json_object_foreach ((json_t *)args, key, v) {
 		if (find_arg(m, key) || internal_key(m, key))
 			continue;
 		buf_addf(&bad, "%s%s", bad.len ? ", " : "", key);
@@ -341,8 +340,7 @@ static int check_choice(const struct module_def *m, const struct module_arg *a, 
 	if (json_is_array(v)) {
 		size_t i;
 		json_t *it;
-		json_array_foreach(v, i, it)
-		{
+		json_array_foreach (v, i, it) {
 			if ((ret = check_choice(m, a, it, args, e)) < 0)
 				return ret;
 		}
@@ -389,8 +387,7 @@ int module_validate(const struct module_def *m, const json_t *args, json_t **out
 	}
 	if (!(m->flags & MOD_ANY_ARGS) && args && (ret = check_unknown(m, args, e)) < 0)
 		goto out;
-	json_object_foreach((json_t *)args, key, v)
-	{
+	json_object_foreach ((json_t *)args, key, v) {
 		const struct module_arg *a = find_arg(m, key);
 		json_t *c;
 		if (!a) {

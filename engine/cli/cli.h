@@ -11,11 +11,11 @@
 
 #include "config/config.h"
 
-#define EXIT_OK 0
-#define EXIT_ERROR 1
-#define EXIT_FAILED 2
+#define EXIT_OK          0
+#define EXIT_ERROR       1
+#define EXIT_FAILED      2
 #define EXIT_UNREACHABLE 4
-#define EXIT_INTERNAL 250
+#define EXIT_INTERNAL    250
 
 struct strlist {
 	char **v;

@@ -118,8 +118,7 @@ static void py_json_object(struct buf *b, const json_t *v, int level)
 	const char **keys = xcalloc(n, sizeof(*keys));
 	const char *key;
 	json_t *val;
-	json_object_foreach((json_t *)v, key, val)
-	{
+	json_object_foreach ((json_t *)v, key, val) {
 		keys[k++] = key;
 	}
 	qsort(keys, n, sizeof(*keys), cmp_str);
@@ -213,8 +212,7 @@ static json_t *inventory_list(const struct inventory *inv)
 	json_t *hosts = inventory_group_hosts(inv, "all");
 	size_t i;
 	json_t *h;
-	json_array_foreach(hosts, i, h)
-	{
+	json_array_foreach (hosts, i, h) {
 		json_t *vars = inventory_host_vars(inv, json_string_value(h), 0);
 		if (json_object_size(vars))
 			json_object_set(hv, json_string_value(h), vars);

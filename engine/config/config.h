@@ -15,10 +15,10 @@
 #include "util/err.h"
 
 struct config {
-	char *path;         /* the file read, or NULL */
-	char *inventory;    /* [defaults] inventory (comma-separated) */
-	int forks;          /* default 5 */
-	char *remote_user;  /* NULL: the login user */
+	char *path;        /* the file read, or NULL */
+	char *inventory;   /* [defaults] inventory (comma-separated) */
+	int forks;         /* default 5 */
+	char *remote_user; /* NULL: the login user */
 	char *private_key_file;
 	int host_key_checking; /* default 1 */
 	char *roles_path;      /* colon-separated */

@@ -121,8 +121,7 @@ static int host_line(struct ini *p, const char *line, const char *group)
 	}
 	size_t i;
 	json_t *n;
-	json_array_foreach(names, i, n)
-	{
+	json_array_foreach (names, i, n) {
 		if (rc)
 			break;
 		struct inv_host *h = inv_add_host(p->inv, json_string_value(n), group);
@@ -178,8 +177,7 @@ static int resolve_pending(struct ini *p, const char *group)
 	int rc = 0;
 	size_t i;
 	json_t *par;
-	json_array_foreach(json_object_get(d, "parents"), i, par)
-	{
+	json_array_foreach (json_object_get(d, "parents"), i, par) {
 		if (rc)
 			break;
 		rc =
@@ -264,8 +262,7 @@ static int check_pending(struct ini *p)
 {
 	const char *g;
 	json_t *d;
-	json_object_foreach(p->pending, g, d)
-	{
+	json_object_foreach (p->pending, g, d) {
 		int line = (int)json_integer_value(json_object_get(d, "line"));
 		const char *state = json_string_value(json_object_get(d, "state"));
 		json_t *parents = json_object_get(d, "parents");

@@ -253,8 +253,7 @@ json_t *inv_host_groups_sorted(const struct inventory *inv, const struct inv_hos
 	struct inv_group **v = xcalloc(n + 1, sizeof(*v));
 	const char *name;
 	json_t *val;
-	json_object_foreach(seen, name, val)
-	{
+	json_object_foreach (seen, name, val) {
 		v[k++] = inventory_group(inv, name);
 	}
 	qsort(v, n, sizeof(*v), cmp_groups);
@@ -271,8 +270,7 @@ static void merge_side(json_t *acc, const json_t *side, const char *kind, const 
 {
 	size_t i;
 	json_t *d;
-	json_array_foreach(side, i, d)
-	{
+	json_array_foreach (side, i, d) {
 		json_t *v = json_object_get(json_object_get(d, kind), name);
 		if (v)
 			json_object_update(acc, v);
@@ -286,10 +284,8 @@ static void merge_side_groups(json_t *acc, const json_t *side, const json_t *gro
 	/* Per source dir, all the host's groups in order: a later source's
 	 * lower group still wins over an earlier source's higher group, as in
 	 * Ansible's get_vars_from_inventory_sources. */
-	json_array_foreach(side, i, d)
-	{
-		json_array_foreach(groups, j, g)
-		{
+	json_array_foreach (side, i, d) {
+		json_array_foreach (groups, j, g) {
 			json_t *v =
 			    json_object_get(json_object_get(d, "group_vars"), json_string_value(g));
 			if (v)
@@ -310,8 +306,7 @@ json_t *inventory_host_vars(const struct inventory *inv, const char *host, int w
 	size_t i;
 	json_t *g;
 	json_object_update(acc, inventory_group(inv, "all")->vars);
-	json_array_foreach(groups, i, g)
-	{
+	json_array_foreach (groups, i, g) {
 		json_object_update(acc, inventory_group(inv, json_string_value(g))->vars);
 	}
 	merge_side(acc, isrc, "group_vars", "all");
@@ -324,8 +319,7 @@ json_t *inventory_host_vars(const struct inventory *inv, const char *host, int w
 	if (with_magic) {
 		size_t n = json_array_size(groups);
 		const char **v = xcalloc(n + 1, sizeof(*v));
-		json_array_foreach(groups, i, g)
-		{
+		json_array_foreach (groups, i, g) {
 			v[i] = json_string_value(g);
 		}
 		qsort(v, n, sizeof(*v), cmp_str);
@@ -381,8 +375,7 @@ json_t *inventory_group_hosts(const struct inventory *inv, const char *group)
 	json_t *hosts = json_array(), *hseen = json_object();
 	size_t i;
 	json_t *name;
-	json_array_foreach(order, i, name)
-	{
+	json_array_foreach (order, i, name) {
 		const struct inv_group *g = inventory_group(inv, json_string_value(name));
 		for (int j = 0; j < g->nhosts; j++) {
 			if (json_object_get(hseen, g->hosts[j]))

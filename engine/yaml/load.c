@@ -405,8 +405,7 @@ static void apply_merges(struct loader *l, json_t *obj, const json_t *sources, c
 	const char *k;
 	json_t *v;
 	struct srcpos p;
-	json_object_foreach(obj, k, v)
-	{
+	json_object_foreach (obj, k, v) {
 		json_object_set(own, k, v);
 		if (l->name && !srcpos_key(obj, k, &p))
 			json_object_set_new(pos, k, json_pack("[i,i]", p.line, p.col));
@@ -414,16 +413,13 @@ static void apply_merges(struct loader *l, json_t *obj, const json_t *sources, c
 	json_object_clear(obj);
 	size_t i;
 	json_t *src;
-	json_array_foreach(sources, i, src)
-	{
-		json_object_foreach(src, k, v)
-		{
+	json_array_foreach (sources, i, src) {
+		json_object_foreach (src, k, v) {
 			json_object_set(obj, k, v);
 			key_pos(l, obj, k, src, k, m);
 		}
 	}
-	json_object_foreach(own, k, v)
-	{
+	json_object_foreach (own, k, v) {
 		json_object_set(obj, k, v);
 		json_t *kp = json_object_get(pos, k);
 		if (kp)
@@ -532,8 +528,7 @@ static json_t *parse_mapping(struct loader *l, yaml_event_t *start)
 		size_t i;
 		json_t *src;
 		int bad = 0;
-		json_array_foreach(merges, i, src)
-		{
+		json_array_foreach (merges, i, src) {
 			bad = bad || merge_sources(l, sources, src, &merge_mark);
 		}
 		if (!bad)
