@@ -2,6 +2,7 @@
  * common.c - helpers the built-in modules share; see common.h.
  */
 #include "modules/common.h"
+#include "util/digest.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -452,146 +453,17 @@ char *mod_find_src(const struct task_ctx *ctx, const char *src, const char *subd
 	return NULL;
 }
 
-/* SHA-1 (FIPS 180-4): what Ansible's checksum is, on both sides. */
-struct sha1 {
-	uint32_t h[5];
-	uint64_t len;
-	unsigned char blk[64];
-	size_t n;
-};
-
-#define ROL(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
-
-static void sha1_block(struct sha1 *c, const unsigned char *p)
-{
-	uint32_t w[80], a = c->h[0], b = c->h[1], d = c->h[2], e = c->h[3], f = c->h[4];
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-	for (int i = 16; i < 80; i++)
-		w[i] = ROL(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-	for (int i = 0; i < 80; i++) {
-		uint32_t k, fn;
-		if (i < 20) {
-			fn = (b & d) | (~b & e);
-			k = 0x5A827999;
-		} else if (i < 40) {
-			fn = b ^ d ^ e;
-			k = 0x6ED9EBA1;
-		} else if (i < 60) {
-			fn = (b & d) | (b & e) | (d & e);
-			k = 0x8F1BBCDC;
-		} else {
-			fn = b ^ d ^ e;
-			k = 0xCA62C1D6;
-		}
-		uint32_t t = ROL(a, 5) + fn + f + k + w[i];
-		f = e;
-		e = d;
-		d = ROL(b, 30);
-		b = a;
-		a = t;
-	}
-	c->h[0] += a;
-	c->h[1] += b;
-	c->h[2] += d;
-	c->h[3] += e;
-	c->h[4] += f;
-}
-
-static void sha1_add(struct sha1 *c, const unsigned char *p, size_t len)
-{
-	c->len += len;
-	while (len) {
-		size_t k = 64 - c->n < len ? 64 - c->n : len;
-		memcpy(c->blk + c->n, p, k);
-		c->n += k;
-		p += k;
-		len -= k;
-		if (c->n == 64) {
-			sha1_block(c, c->blk);
-			c->n = 0;
-		}
-	}
-}
-
+/* Ansible's checksum is SHA-1, on both sides. */
 void mod_sha1(const void *data, size_t len, char out[41])
 {
-	struct sha1 c = {{0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0}, 0, {0}, 0};
-	unsigned char pad[72] = {0x80};
-	uint64_t bits = 0;
-	sha1_add(&c, data, len);
-	bits = c.len * 8;
-	size_t padlen = c.n < 56 ? 56 - c.n : 120 - c.n;
-	for (int i = 0; i < 8; i++)
-		pad[padlen + i] = (unsigned char)(bits >> (56 - 8 * i));
-	sha1_add(&c, pad, padlen + 8);
-	for (int i = 0; i < 5; i++)
-		snprintf(out + 8 * i, 9, "%08x", c.h[i]);
-}
-
-/* MD5 (RFC 1321), for the md5sum copy reports next to the sha1 checksum. */
-static const uint32_t md5_k[64] = {
-    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
-    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
-    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
-    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
-    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
-    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
-    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391};
-static const unsigned md5_r[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-                                   5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
-                                   4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-                                   6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
-
-static void md5_block(uint32_t h[4], const unsigned char *p)
-{
-	uint32_t w[16], a = h[0], b = h[1], c = h[2], d = h[3];
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
-		       (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
-	for (int i = 0; i < 64; i++) {
-		uint32_t f;
-		int g;
-		if (i < 16)
-			f = (b & c) | (~b & d), g = i;
-		else if (i < 32)
-			f = (d & b) | (~d & c), g = (5 * i + 1) % 16;
-		else if (i < 48)
-			f = b ^ c ^ d, g = (3 * i + 5) % 16;
-		else
-			f = c ^ (b | ~d), g = (7 * i) % 16;
-		uint32_t t = d;
-		d = c;
-		c = b;
-		b = b + ROL(a + f + md5_k[i] + w[g], md5_r[i]);
-		a = t;
-	}
-	h[0] += a;
-	h[1] += b;
-	h[2] += c;
-	h[3] += d;
+	char hex[65];
+	digest_hex("sha1", data, len, hex);
+	memcpy(out, hex, 41);
 }
 
 void mod_md5(const void *data, size_t len, char out[33])
 {
-	uint32_t h[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
-	const unsigned char *p = data;
-	unsigned char tail[128] = {0};
-	size_t full = len / 64 * 64, rest = len - full;
-	uint64_t bits = (uint64_t)len * 8;
-	for (size_t i = 0; i < full; i += 64)
-		md5_block(h, p + i);
-	if (rest)
-		memcpy(tail, p + full, rest);
-	tail[rest] = 0x80;
-	size_t tl = rest < 56 ? 64 : 128;
-	for (int i = 0; i < 8; i++)
-		tail[tl - 8 + i] = (unsigned char)(bits >> (8 * i));
-	for (size_t i = 0; i < tl; i += 64)
-		md5_block(h, tail + i);
-	for (int i = 0; i < 4; i++)
-		for (int j = 0; j < 4; j++)
-			snprintf(out + 8 * i + 2 * j, 3, "%02x", (h[i] >> (8 * j)) & 0xff);
+	char hex[65];
+	digest_hex("md5", data, len, hex);
+	memcpy(out, hex, 33);
 }

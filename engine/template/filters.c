@@ -7,6 +7,7 @@
  * without incref), returns a new reference, or NULL with ev->e set.
  */
 #include "template/tmpl_int.h"
+#include "util/digest.h"
 #include "template/filters.h"
 #include "util/mem.h"
 #include "yaml/yaml.h"

@@ -237,7 +237,5 @@ int regex_match_at(struct eval *ev, const char *s, const char *pattern, int icas
 void yaml_dump_style(const json_t *v, int indent, int flow_auto, struct buf *out);
 
 /* digests.c */
-void digest_hex(const char *algo, const void *data, size_t len, char *out);
-int digest_known(const char *algo);
 
 #endif

@@ -3,9 +3,10 @@
  * textbook implementations (RFC 1321, FIPS 180-4) so that drover takes no
  * direct dependency on libcrypto for three digests.
  */
-#include "template/tmpl_int.h"
+#include "util/digest.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
