@@ -205,6 +205,16 @@ static void explain_failure(const char *out, struct buf *why, json_t *blocked)
 	free(copy);
 }
 
+/* The kubectl method's start: the connection kubectl runs on and the node
+ * object. NULL when result failed or e is set. */
+static json_t *kubectl_node(struct task_ctx *ctx, const json_t *args, const char *node,
+                            struct conn **c, json_t *result, struct err *e)
+{
+	if (!(*c = kubectl_conn(ctx, args, result, e)))
+		return NULL;
+	return get_node(ctx, *c, node, result, e);
+}
+
 static int is_api(const json_t *args)
 {
 	const char *m = json_string_value(json_object_get(args, "method"));
@@ -255,10 +265,8 @@ static int drain_run(struct task_ctx *ctx, const json_t *args, json_t *result, s
 	json_object_set_new(result, "node", json_string(node));
 	if (is_api(args))
 		return api_drain_run(ctx, args, node, result, e);
-	struct conn *c = kubectl_conn(ctx, args, result, e);
-	if (!c)
-		return e->code;
-	json_t *n = get_node(ctx, c, node, result, e);
+	struct conn *c;
+	json_t *n = kubectl_node(ctx, args, node, &c, result, e);
 	if (!n)
 		return e->code;
 	json_t *pods = movable_pods(ctx, c, node, e);
@@ -330,10 +338,8 @@ static int uncordon_run(struct task_ctx *ctx, const json_t *args, json_t *result
 	json_object_set_new(result, "node", json_string(node));
 	if (is_api(args))
 		return api_uncordon_run(ctx, args, node, result, e);
-	struct conn *c = kubectl_conn(ctx, args, result, e);
-	if (!c)
-		return e->code;
-	json_t *n = get_node(ctx, c, node, result, e);
+	struct conn *c;
+	json_t *n = kubectl_node(ctx, args, node, &c, result, e);
 	if (!n)
 		return e->code;
 	int cordoned = node_unschedulable(n);
