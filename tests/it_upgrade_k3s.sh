@@ -240,6 +240,11 @@ check "ad-hoc etcd_snapshot reports changed" has snapadhoc "k3s-s-01 | CHANGED"
 
 # a NotReady node fails the preflight, before anything moves
 on k3s-w-02 'mkdir -p /etc/rancher/k3s/standin && touch /etc/rancher/k3s/standin/stay-not-ready'
+# the hook takes effect with the node's next heartbeat: wait until the API says so
+for i in $(seq 60); do
+	kc get node k3s-w-02 --no-headers 2>/dev/null | awk '{print $2}' | grep -q '^NotReady' && break
+	sleep 0.5
+done
 run preflight pct.ini -e k3s_version=v1.31.6+k3s1 -e k3s_ready_timeout=20
 check "a NotReady node fails the preflight" test $? = 2
 check "the preflight names the node" has preflight "node k3s-w-02 was not Ready"
