@@ -51,6 +51,10 @@ enum module_flags {
 	MOD_RAW_PARAMS = 1 << 2, /* free-form text goes to "_raw_params" */
 	MOD_DIFF = 1 << 3,       /* produces a diff */
 	MOD_ANY_ARGS = 1 << 4,   /* takes any keys (set_fact): only listed ones are checked */
+	/* Manages its own connection (wait_for_connection): ctx->conn comes
+	 * from conn_pool_lazy, not open yet, and the module opens it (conn_try),
+	 * so a host that is down when the task starts is not UNREACHABLE. */
+	MOD_LAZY_CONN = 1 << 5,
 };
 
 struct task_ctx {

@@ -21,10 +21,17 @@
  * own connection, shared by all its containers). Choice: -c, else
  * ansible_connection, else local for an implicit localhost, else ssh.
  *
- * Become wraps the command in `sudo -H -S -n -u USER -- /bin/sh -c CMD`; with
- * a password, sudo gets `-p <random marker>` and the password is written to
- * its stdin only when that marker appears, never on a command line, in a log
- * or in an error message. "Incorrect sudo password" is ERR_GENERIC.
+ * Become builds Ansible's command lines. sudo: `sudo FLAGS -u USER --
+ * /bin/sh -c CMD` (FLAGS default -H -S -n; with a password -n is dropped and
+ * sudo gets `-p <random marker>`; the password is written to its stdin only
+ * when that marker appears). su: `su FLAGS USER -c '/bin/sh -c CMD'`; with a
+ * password the command runs on a terminal (su asks there), the password is
+ * typed at su's "Password:" prompt, the command's stdin goes through the
+ * terminal in raw mode (`head -c LEN`), and stdout and stderr arrive merged
+ * in out, as in Ansible. The password is never on a command line, in a log,
+ * in the output or in an error message. A wrong password ("Incorrect sudo
+ * password", "Incorrect su password") is ERR_GENERIC; su that neither asks
+ * nor runs within the connect timeout + 2 s is ERR_TIMEOUT.
  * conn_put/conn_get under become stream through the command (cat > tmp; mv).
  * conn_pool_new ignores SIGPIPE process-wide (a host hanging up must not
  * kill the run); local commands still start with the default disposition.
@@ -52,12 +59,16 @@ struct conn_exec_opts {
 	int timeout;                 /* seconds; 0 = none */
 	int become;                  /* run through sudo */
 	const char *become_user;     /* default root */
-	const char *become_password; /* fed to sudo's prompt; never logged */
-	const char *become_method;   /* "sudo" (default) or "su" (no password) */
+	const char *become_password; /* typed at sudo's or su's prompt; never logged */
+	const char *become_method;   /* "sudo" (default) or "su" */
+	const char *become_flags;    /* shell words as written; NULL: Ansible's defaults
+	                                (sudo -H -S -n, su none) */
+	const char *become_exe;      /* NULL: "sudo" or "su" */
 	const char *chdir;           /* may be NULL */
 };
 
 struct conn;
+struct conn_feed;
 
 /*
  * One command as a transport runs it: conn.c has already applied env, chdir
@@ -65,7 +76,10 @@ struct conn;
  * back until sudo prints `prompt` on stderr (then `password` goes first) or
  * the command prints the `ok` line on stdout; both markers are removed from
  * the captured output. Transports do this with the conn_feed helpers
- * (conn_int.h).
+ * (conn_int.h). With `pty` the command runs on a terminal (su reads its
+ * password there): stdout and stderr both arrive in out, and `scan` replaces
+ * the marker search; transports call conn_feed_scan at least once a second
+ * while a deadline is set.
  */
 struct conn_job {
 	const char *cmd;
@@ -73,6 +87,9 @@ struct conn_job {
 	size_t in_len;
 	int timeout;                        /* seconds; 0 = none */
 	const char *prompt, *ok, *password; /* all NULL without a become password */
+	int pty;                            /* run on a pseudo-terminal */
+	int (*scan)(struct conn_feed *f, struct conn_result *r, struct err *e); /* NULL: sudo's */
+	double deadline; /* conn_now() by which become must have run the command; 0 = none */
 };
 
 /* The transport vtable. Only conn.c calls it. */
@@ -99,8 +116,12 @@ struct conn {
 	void *priv;          /* the transport's state */
 	struct conn *parent; /* pct: the Proxmox host's connection (borrowed) */
 	int opened;
+	int retired; /* replaced by conn_pool_reset: kept alive, never handed out again */
 	pthread_mutex_t lock;
 	struct conn_pool *pool;
+	/* pct: how to find the Proxmox node when the connection opens later */
+	const json_t *(*resolve)(void *ud, const char *host);
+	void *ud;
 };
 
 /* Settings that come from the CLI and config rather than the inventory. */
@@ -129,6 +150,41 @@ void conn_pool_free(struct conn_pool *p);
 struct conn *conn_pool_get(struct conn_pool *p, const char *host, const json_t *vars,
                            const json_t *(*resolve)(void *ud, const char *host), void *ud,
                            struct err *e);
+
+/*
+ * Lazy connections, for modules that manage their own (MOD_LAZY_CONN:
+ * wait_for_connection, reboot), where a host that is down is expected.
+ *
+ * conn_pool_lazy: the pool's entry for the host, like conn_pool_get but
+ * without opening it. NULL with e set only when the settings can never work
+ * (an unknown connection type).
+ *
+ * conn_open: open c now if it is not open. connect_timeout > 0 bounds this
+ * attempt instead of the host's own connect timeout (an explicit
+ * ConnectTimeout in ansible_ssh_common_args still wins). ERR_UNREACH when
+ * the host cannot be reached; a later call tries again.
+ *
+ * conn_pool_reset: drop a host's session that broke (the host rebooted or
+ * hangs) and return the pool's replacement entry, not open yet; later
+ * conn_pool_get calls for the host get the replacement. The old entry stays
+ * valid (threads still using it do not crash; its own transport reconnects
+ * it) until conn_pool_free, so this is safe while other workers use the
+ * pool or even the same host. A pct container's replacement keeps the
+ * Proxmox node's session: only the container is looked at again. A
+ * connection that was never opened is returned as is.
+ *
+ * conn_try: one attempt to reach a host that may be down: open *c if
+ * needed, then run cmd (o->timeout bounds it). On a connection failure
+ * (ERR_UNREACH, ERR_TIMEOUT) an open session is reset and *c replaced, so the
+ * next attempt starts afresh. Returns as conn_exec does.
+ */
+struct conn *conn_pool_lazy(struct conn_pool *p, const char *host, const json_t *vars,
+                            const json_t *(*resolve)(void *ud, const char *host), void *ud,
+                            struct err *e);
+int conn_open(struct conn *c, int connect_timeout, struct err *e);
+struct conn *conn_pool_reset(struct conn *c);
+int conn_try(struct conn **c, const char *cmd, const struct conn_exec_opts *o, int connect_timeout,
+             struct conn_result *r, struct err *e);
 
 int conn_exec(struct conn *c, const char *cmd, const struct conn_exec_opts *o,
               struct conn_result *r, struct err *e);

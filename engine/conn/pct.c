@@ -127,7 +127,11 @@ static int pct_open(struct conn *c, struct err *e)
 	snprintf(p->vmid, sizeof(p->vmid), "%s", pct_vmid(c, tmp, sizeof(tmp)));
 	snprintf(cmd, sizeof(cmd), "pct status %s", p->vmid);
 	j.cmd = cmd;
-	j.timeout = 60;
+	/* Opening a container is asking its node about it: the connect
+	 * timeout (conn_open's, or the host's) bounds that question. */
+	j.timeout = conn_var_int(c, "ansible_ssh_timeout", 60);
+	if (j.timeout <= 0)
+		j.timeout = 60;
 	ret = c->parent->ops->exec(c->parent, &j, &r, e);
 	if (!ret && (r.rc != 0 || !strstr(buf_str(&r.out), "status: running"))) {
 		struct buf *b = r.rc ? &r.err : &r.out;

@@ -2,6 +2,11 @@
  * pool.c - one connection per inventory host, opened on first use and kept
  * for the run. The pool lock only guards the list; each connection is opened
  * under its own lock, so hosts connect in parallel.
+ *
+ * A session that broke is not closed under the feet of whoever still holds
+ * it: conn_pool_reset retires the entry (lookups skip it) and adds a fresh
+ * one, and retired entries are closed with the pool. There is one per
+ * broken session, so they stay few.
  */
 #include <signal.h>
 #include <string.h>
@@ -152,27 +157,14 @@ static char *conn_key(const json_t *vars)
 	return s ? s : xstrdup("{}");
 }
 
-static struct conn *find_or_add(struct conn_pool *p, const char *host, const json_t *vars,
-                                struct err *e)
+/* A new entry for host (the pool lock is held). */
+static struct conn *conn_add(struct conn_pool *p, const struct conn_ops *ops, const char *host,
+                             char *key, const json_t *vars)
 {
-	const struct conn_ops *ops;
-	struct conn *c = NULL;
-	char *key = conn_key(vars);
-	size_t i;
+	struct conn *c = xcalloc(1, sizeof(*c));
 
-	pthread_mutex_lock(&p->lock);
-	for (i = 0; i < p->n; i++)
-		if (!strcmp(p->conns[i]->host, host) && !strcmp(p->conns[i]->key, key)) {
-			c = p->conns[i];
-			goto out;
-		}
-	ops = choose_ops(p, host, vars, e);
-	if (!ops)
-		goto out;
-	c = xcalloc(1, sizeof(*c));
 	c->ops = ops;
 	c->key = key;
-	key = NULL;
 	c->host = xstrdup(host);
 	c->vars = vars ? json_deep_copy(vars) : json_object();
 	if (!c->vars)
@@ -184,37 +176,146 @@ static struct conn *find_or_add(struct conn_pool *p, const char *host, const jso
 		p->conns = xrealloc(p->conns, p->cap * sizeof(*p->conns));
 	}
 	p->conns[p->n++] = c;
-out:
+	return c;
+}
+
+/* The live (not retired) entry for host and key (the pool lock is held). */
+static struct conn *conn_find(struct conn_pool *p, const char *host, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (!p->conns[i]->retired && !strcmp(p->conns[i]->host, host) &&
+		    !strcmp(p->conns[i]->key, key))
+			return p->conns[i];
+	return NULL;
+}
+
+static struct conn *find_or_add(struct conn_pool *p, const char *host, const json_t *vars,
+                                const json_t *(*resolve)(void *ud, const char *host), void *ud,
+                                struct err *e)
+{
+	const struct conn_ops *ops;
+	struct conn *c;
+	char *key = conn_key(vars);
+
+	if (!host || !*host) {
+		free(key);
+		err_set(e, ERR_GENERIC, NULL, 0, 0, "connection requested for an empty host name");
+		return NULL;
+	}
+	pthread_mutex_lock(&p->lock);
+	c = conn_find(p, host, key);
+	if (!c && (ops = choose_ops(p, host, vars, e))) {
+		c = conn_add(p, ops, host, key, vars);
+		key = NULL;
+	}
+	/* The first caller that knows how to find a pct node teaches the
+	 * entry, so a later lazy open can find it too. */
+	if (c && resolve && !c->resolve) {
+		c->resolve = resolve;
+		c->ud = ud;
+	}
 	pthread_mutex_unlock(&p->lock);
 	free(key);
 	return c;
+}
+
+/*
+ * Open with the connect timeout bounded for this attempt: transports read
+ * it from the connection vars when they open. Set after pct_parent, so a
+ * proxmox_pct_remote node (whose vars come from the container's) keeps
+ * its own session key.
+ */
+static int open_bounded(struct conn *c, int connect_timeout, struct err *e)
+{
+	json_t *old = NULL;
+	int ret;
+
+	if (connect_timeout > 0) {
+		old = json_incref(json_object_get(c->vars, "ansible_ssh_timeout"));
+		json_object_set_new(c->vars, "ansible_ssh_timeout", json_integer(connect_timeout));
+	}
+	log_verbose(3, "<%s> opening %s connection", c->host, c->ops->name);
+	ret = c->ops->open(c, e);
+	if (connect_timeout > 0) {
+		if (old)
+			json_object_set_new(c->vars, "ansible_ssh_timeout", old);
+		else
+			json_object_del(c->vars, "ansible_ssh_timeout");
+	}
+	return ret;
+}
+
+int conn_open(struct conn *c, int connect_timeout, struct err *e)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (!c->opened) {
+		if (c->ops == &conn_pct_ops && !c->parent)
+			ret = pct_parent(c, c->resolve, c->ud, e);
+		if (!ret)
+			ret = open_bounded(c, connect_timeout, e);
+		if (!ret)
+			c->opened = 1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ret;
 }
 
 struct conn *conn_pool_get(struct conn_pool *p, const char *host, const json_t *vars,
                            const json_t *(*resolve)(void *ud, const char *host), void *ud,
                            struct err *e)
 {
-	struct conn *c;
-	int ret = 0;
+	struct conn *c = find_or_add(p, host, vars, resolve, ud, e);
 
-	if (!host || !*host) {
-		err_set(e, ERR_GENERIC, NULL, 0, 0, "connection requested for an empty host name");
+	if (!c || conn_open(c, 0, e))
 		return NULL;
+	return c;
+}
+
+struct conn *conn_pool_lazy(struct conn_pool *p, const char *host, const json_t *vars,
+                            const json_t *(*resolve)(void *ud, const char *host), void *ud,
+                            struct err *e)
+{
+	return find_or_add(p, host, vars, resolve, ud, e);
+}
+
+struct conn *conn_pool_reset(struct conn *c)
+{
+	struct conn_pool *p = c->pool;
+	struct conn *n;
+
+	pthread_mutex_lock(&p->lock);
+	/* Two workers resetting the same session get the same replacement. */
+	if (c->retired) {
+		n = conn_find(p, c->host, c->key);
+	} else if (!c->opened) {
+		n = c;
+	} else {
+		log_verbose(2, "<%s> dropping the %s session to open a new one", c->host,
+		            c->ops->name);
+		c->retired = 1;
+		n = conn_add(p, c->ops, c->host, xstrdup(c->key), c->vars);
+		n->resolve = c->resolve;
+		n->ud = c->ud;
+		n->parent = c->parent; /* pct: the node's session stays */
 	}
-	c = find_or_add(p, host, vars, e);
-	if (!c)
-		return NULL;
-	pthread_mutex_lock(&c->lock);
-	if (!c->opened) {
-		if (c->ops == &conn_pct_ops && !c->parent)
-			ret = pct_parent(c, resolve, ud, e);
-		if (!ret) {
-			log_verbose(3, "<%s> opening %s connection", host, c->ops->name);
-			ret = c->ops->open(c, e);
-		}
-		if (!ret)
-			c->opened = 1;
-	}
-	pthread_mutex_unlock(&c->lock);
-	return ret ? NULL : c;
+	pthread_mutex_unlock(&p->lock);
+	return n ? n : c;
+}
+
+int conn_try(struct conn **c, const char *cmd, const struct conn_exec_opts *o, int connect_timeout,
+             struct conn_result *r, struct err *e)
+{
+	int ret = conn_open(*c, connect_timeout, e);
+
+	memset(r, 0, sizeof(*r));
+	r->rc = -1;
+	if (!ret)
+		ret = conn_exec(*c, cmd, o, r, e);
+	if (ret && (e->code == ERR_UNREACH || e->code == ERR_TIMEOUT))
+		*c = conn_pool_reset(*c);
+	return ret;
 }
