@@ -11,6 +11,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,6 +64,18 @@ static json_t *run_module(struct item_run *ir, const struct module_def *m, const
 	ctx.exec.timeout = (int)exec_kw_int(ir, "timeout", 0);
 	env = exec_env_list(ir);
 	ctx.exec.env = (const char *const *)env;
+	long async_s = exec_kw_int(ir, "async", 0);
+	if (async_s > 0 && (m->flags & MOD_CONTROLLER)) {
+		json_object_set_new(result, "failed", json_true());
+		json_object_set_new(result, "msg", json_string("async is not supported for this task."));
+		goto out;
+	}
+	if (async_s > 0 && ctx.check) {
+		json_object_set_new(result, "failed", json_true());
+		json_object_set_new(result, "msg",
+		                    json_string("check mode and async cannot be used on same task."));
+		goto out;
+	}
 	if (ctx.check && !(m->flags & MOD_CHECK_MODE)) {
 		json_decref(result);
 		result = json_pack("{sb sb ss++}", "changed", 0, "skipped", 1, "msg",
@@ -71,8 +84,10 @@ static json_t *run_module(struct item_run *ir, const struct module_def *m, const
 	}
 	if (!(m->flags & MOD_CONTROLLER)) {
 		json_t *cv = exec_conn_vars(ir, target);
-		ctx.conn = conn_pool_get(ir->pr->x->cfg->pool, target, cv, exec_resolve_vars,
-		                         ir->pr->x, &e);
+		/* MOD_LAZY_CONN modules open it themselves: a host down now is
+		 * what they wait for, not UNREACHABLE. */
+		ctx.conn = (m->flags & MOD_LAZY_CONN ? conn_pool_lazy : conn_pool_get)(
+		    ir->pr->x->cfg->pool, target, cv, exec_resolve_vars, ir->pr->x, &e);
 		json_decref(cv);
 		if (!ctx.conn) {
 			json_decref(result);
@@ -82,7 +97,8 @@ static json_t *run_module(struct item_run *ir, const struct module_def *m, const
 			goto out;
 		}
 	}
-	if (m->run(&ctx, args, result, &e) < 0) {
+	if ((async_s > 0 ? exec_async_run(ir, &ctx, m, args, async_s, result, &e)
+	                 : m->run(&ctx, args, result, &e)) < 0) {
 		char msg[2600];
 		err_format(&e, msg, sizeof(msg));
 		json_object_set_new(result, e.code == ERR_UNREACH ? "unreachable" : "failed",
@@ -98,13 +114,15 @@ out:
 	return result;
 }
 
-/* Args rendered, omit stripped, validated; then the module (once). */
+/* Args rendered, module_defaults under them, omit stripped, validated;
+ * then the module (once). The module's no_log values are masked in its
+ * result and, while it runs, in this thread's stderr. */
 static json_t *run_once_attempt(struct item_run *ir)
 {
 	const struct module_def *m = module_find(ir->t->action);
 	struct tmpl_ctx c;
 	struct err e;
-	json_t *args = NULL, *clean = NULL, *r;
+	json_t *args = NULL, *clean = NULL, *defs = NULL, *secrets = NULL, *r;
 	err_init(&e);
 	if (!m)
 		return fail_result("couldn't resolve module/action '%s'", ir->t->action);
@@ -115,22 +133,41 @@ static json_t *run_once_attempt(struct item_run *ir)
 		c.line = sp.line;
 		c.col = sp.col;
 	}
-	if (!(args = tmpl_render_value(ir->t->args, &c, &e)))
-		return err_result("The task includes an option with an undefined variable. "
-		                  "The error was: ",
-		                  &e);
+	if (!(args = tmpl_render_value(ir->t->args, &c, &e))) {
+		r = err_result("The task includes an option with an undefined variable. "
+		               "The error was: ",
+		               &e);
+		goto out;
+	}
+	if (!(defs = exec_module_defaults(ir, m, &e))) {
+		r = err_result("", &e);
+		goto out;
+	}
+	json_object_update_missing(args, defs); /* the task's own args win */
 	vars_strip_omit(args);
 	if (module_validate(m, args, &clean, &e)) {
-		json_decref(args);
-		return err_result("", &e);
+		secrets = module_nolog_values(m, args);
+		r = err_result("", &e);
+		goto out;
 	}
+	secrets = module_nolog_values(m, clean);
+	output_mask_thread(secrets);
 	r = run_module(ir, m, clean);
+	output_mask_thread(NULL);
+out:
+	if (json_array_size(secrets)) {
+		json_t *masked = output_mask_json(r, secrets);
+		json_decref(r);
+		r = masked;
+	}
 	/* What a module brought back from a host is data, never a template
 	 * (Ansible's AnsibleUnsafe): a registered stdout holding "{{" must not
 	 * be rendered when the variable is read. set_fact and include_vars
 	 * values are the playbook's own. */
 	if (strcmp(m->name, "set_fact") && strcmp(m->name, "include_vars"))
 		tmpl_mark_unsafe(r);
+	json_decref(secrets);
+	json_decref(defs);
 	json_decref(args);
 	json_decref(clean);
 	return r;
@@ -503,6 +540,46 @@ static void notify(struct item_run *ir)
 	pthread_mutex_unlock(&x->lock);
 }
 
+/* throttle of the task, its blocks and role, or the play (templated);
+ * 0 when unset or with run_once, which Ansible does not throttle. -1 when
+ * it is not a number. */
+static long throttle_of(struct item_run *ir)
+{
+	const json_t *v = NULL;
+	for (const struct pb_task *p = ir->t; p && !v; p = p->parent)
+		v = json_object_get(p->kw, "throttle");
+	if (!v)
+		v = json_object_get(ir->pr->play->kw, "throttle");
+	if (!v || exec_kw_bool(ir->pr, ir->t, "run_once", ir->vars, 0))
+		return 0;
+	if (json_is_integer(v))
+		return (long)json_integer_value(v);
+	struct tmpl_ctx c;
+	struct err e;
+	err_init(&e);
+	exec_tmpl_ctx(ir->t, ir->vars, &c);
+	json_t *r = tmpl_render_value(v, &c, &e);
+	char *txt = r ? tmpl_to_text(r) : NULL, *end = NULL;
+	long n = txt ? strtol(txt, &end, 10) : 0;
+	int ok = txt && *txt && end && !*end;
+	free(txt);
+	json_decref(r);
+	return ok ? n : -1;
+}
+
+/* The task's result on h within its throttle. */
+static json_t *throttled_result(struct item_run *ir, int *looped)
+{
+	long limit = throttle_of(ir);
+	*looped = 0;
+	if (limit < 0)
+		return fail_result("Failed to convert the throttle value to an integer.");
+	exec_throttle_enter(ir->t, limit);
+	json_t *r = task_result(ir, looped);
+	exec_throttle_leave(ir->t, limit);
+	return r;
+}
+
 int exec_task_host(struct prun *pr, struct pb_task *t, struct hstate *h, json_t **out)
 {
 	struct item_run ir = {pr, t, h, NULL, NULL, NULL, NULL};
@@ -522,7 +599,7 @@ int exec_task_host(struct prun *pr, struct pb_task *t, struct hstate *h, json_t 
 		r = fail_result("vetoed by a hook: %s", veto);
 		looped = 0;
 	} else {
-		r = task_result(&ir, &looped);
+		r = throttled_result(&ir, &looped);
 	}
 	free(veto);
 	enum out_status st = status_of(r);
