@@ -58,48 +58,31 @@ static int batch_size(const json_t *serial, int idx, int total)
 	return (int)sz;
 }
 
-static int load_vars_files(struct prun *pr, struct err *e)
+/* Every host of the batch finds its vars_files (names rendered with its
+ * vars, as exec_task_vars renders them); Ansible stops the run when one
+ * does not. Done before facts and again after them, since names may use
+ * facts. */
+static int vars_files_check(struct prun *pr, struct err *e)
 {
-	const json_t *vf = json_object_get(pr->play->kw, "vars_files");
-	json_t *ctxvars = json_deep_copy(pr->play_vars);
-	size_t i;
-	json_t *entry;
+	struct pb_task t = {0};
 	int rc = 0;
-	json_object_update(ctxvars, pr->x->cfg->extra_vars);
-	if (json_is_string(vf))
-		vf = NULL; /* checked by the loader; a single name is a list of one */
-	json_array_foreach (vf, i, entry) {
-		json_t *names = json_is_array(entry) ? json_incref(entry) : json_pack("[O]", entry);
-		struct tmpl_ctx c;
-		exec_tmpl_ctx(NULL, ctxvars, &c);
-		srcpos_get(entry, &(struct srcpos){0});
-		json_t *r = tmpl_render_value(names, &c, e);
-		json_decref(names);
-		if (!r) {
-			rc = e->code;
-			break;
-		}
-		json_t *loaded = NULL;
-		for (size_t k = 0; k < json_array_size(r) && !loaded; k++) {
-			const char *n = json_string_value(json_array_get(r, k));
-			char *p = n && n[0] != '/' ? xasprintf("%s/%s", pr->play->basedir, n)
-			                           : xstrdup(n ? n : "");
-			if (!access(p, R_OK) || k + 1 == json_array_size(r))
-				loaded = vars_load_file(p, e);
-			free(p);
-		}
-		json_decref(r);
-		if (!loaded) {
-			struct srcpos sp = {0};
-			srcpos_get(entry, &sp);
-			err_set(e, ERR_IO, sp.file, sp.line, sp.col, "vars file not found");
-			rc = e->code;
-			break;
-		}
-		json_object_update(pr->vars_files, loaded);
-		json_decref(loaded);
+	if (!json_object_get(pr->play->kw, "vars_files"))
+		return 0;
+	t.kind = PB_TASK;
+	t.kw = json_object();
+	t.basedir = pr->play->basedir;
+	for (int i = 0; i < pr->nbatch && !rc; i++) {
+		struct hstate *h = pr->batch[i];
+		if (!host_active(pr, h))
+			continue;
+		json_t *vars = exec_task_vars(pr, &t, h), *out = json_object();
+		pthread_mutex_lock(&pr->x->lock);
+		rc = pb_vars_files_load(pr->play, vars, pr->vars_files, h->name, out, e);
+		pthread_mutex_unlock(&pr->x->lock);
+		json_decref(out);
+		json_decref(vars);
 	}
-	json_decref(ctxvars);
+	json_decref(t.kw);
 	return rc;
 }
 
@@ -123,7 +106,8 @@ static int vars_prompt(struct prun *pr, struct err *e)
 		if (json_object_get(pr->x->cfg->extra_vars, name))
 			continue;
 		if (def) {
-			json_object_set(pr->vars_files, name, (json_t *)def);
+			/* above play vars, below vars_files: the play layer's top */
+			json_object_set(pr->play_vars, name, (json_t *)def);
 			continue;
 		}
 		struct srcpos sp = {0};
@@ -186,12 +170,17 @@ static void section(struct prun *pr, struct pb_list *l)
 		exec_flush_handlers(pr, pr->batch, pr->nbatch);
 }
 
-static void run_batch(struct prun *pr)
+static int run_batch(struct prun *pr, struct err *e)
 {
+	if (vars_files_check(pr, e))
+		return e->code;
 	gather_facts(pr);
+	if (vars_files_check(pr, e))
+		return e->code;
 	section(pr, &pr->play->pre_tasks);
 	section(pr, &pr->play->tasks);
 	section(pr, &pr->play->post_tasks);
+	return 0;
 }
 
 static json_t *play_hosts(struct exec *x, struct pb_play *p, struct err *e)
@@ -287,7 +276,7 @@ static void prun_init(struct prun *pr, struct exec *x, struct pb_play *p)
 	    !strcmp(json_string_value(json_object_get(p->kw, "strategy")) ?: "", "free");
 	pr->play_vars = json_deep_copy(p->import_vars);
 	json_object_update(pr->play_vars, json_object_get(p->kw, "vars"));
-	pr->vars_files = json_object();
+	pr->vars_files = json_object(); /* vars files loaded, by path (vars_task.c) */
 	pr->role_defaults = json_object();
 	pr->roles_run = json_object();
 	pr->role_vars = json_object();
@@ -349,7 +338,10 @@ static int play_batches(struct prun *pr, struct hstate **all, int nall, struct e
 		output_play_start(x->cfg->out, pr->play->name);
 		for (int i = 0; i < sz; i++)
 			all[done + i]->ended = 0;
-		run_batch(pr);
+		if (run_batch(pr, e)) {
+			json_decref(serial);
+			return e->code;
+		}
 		for (int i = 0; i < sz; i++)
 			alive += !all[done + i]->failed && !all[done + i]->unreachable;
 		done += sz;
@@ -404,7 +396,7 @@ static int run_play(struct exec *x, struct pb_play *p, struct err *e)
 	int rc = 0, nall = 0;
 	prun_init(&pr, x, p);
 	json_t *hosts = play_hosts(x, p, e);
-	if (!hosts || vars_prompt(&pr, e) || load_vars_files(&pr, e)) {
+	if (!hosts || vars_prompt(&pr, e)) {
 		rc = e->code ? e->code : ERR_GENERIC;
 		goto out;
 	}

@@ -179,6 +179,21 @@ void exec_include(struct prun *pr, struct pb_task *t, struct hstate **hs, int n)
 	free(s.g);
 }
 
+/* include_role public: the role's (and its dependencies') defaults and
+ * vars are seen by the rest of the play, as a roles: entry's are. */
+static void include_public(struct prun *pr, const struct pb_task *body)
+{
+	pthread_mutex_lock(&pr->x->lock);
+	for (int i = 0; i < body->block.n; i++) {
+		const struct pb_role *r = body->block.v[i]->role;
+		if (!r)
+			continue;
+		json_object_update(pr->role_defaults, r->defaults);
+		json_object_update(pr->role_vars, r->vars);
+	}
+	pthread_mutex_unlock(&pr->x->lock);
+}
+
 /* Load what one group includes; NULL after failing its hosts. */
 static struct pb_task *include_load(struct prun *pr, struct pb_task *t, struct inc_group *g)
 {
@@ -207,18 +222,21 @@ static struct pb_task *include_load(struct prun *pr, struct pb_task *t, struct i
 	}
 	pthread_mutex_unlock(&pr->x->lock);
 	free(hl.v);
-	json_decref(args);
 	if (rc) {
 		for (int i = 0; i < g->n; i++)
 			include_failed(pr, t, g->hs[i], &e);
+		json_decref(args);
 		return NULL;
 	}
 	if (g->item) {
-		/* the loop item reaches the included tasks as a var of their block */
+		/* the loop item reaches the included tasks as an include param */
 		const char *lv = json_string_value(
 		    json_object_get(json_object_get(t->kw, "loop_control"), "loop_var"));
-		json_object_set_new(body->kw, "vars", json_pack("{sO}", lv ? lv : "item", g->item));
+		body->inc_params = json_pack("{sO}", lv ? lv : "item", g->item);
 	}
+	if (t->kind == PB_INCLUDE_ROLE && json_is_true(json_object_get(args, "public")))
+		include_public(pr, body);
+	json_decref(args);
 	return body;
 }
 

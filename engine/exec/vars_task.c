@@ -80,9 +80,11 @@ void exec_tmpl_ctx(const struct pb_task *t, const json_t *vars, struct tmpl_ctx 
 	c->trim_blocks = 1;
 }
 
-/* Layers along the task's ancestry, outermost first. */
+/* Layers along the task's ancestry, outermost first. The vars of a
+ * run-time include (and its loop item) are include params, above
+ * set_fact, as in Ansible; an import's are block vars. */
 static void ancestry(const struct pb_task *t, json_t *defaults, json_t *rvars, json_t *params,
-                     json_t *blockvars, const struct pb_role **role)
+                     json_t *blockvars, json_t *incparams, const struct pb_role **role)
 {
 	const struct pb_task *chain[64];
 	int n = 0;
@@ -98,7 +100,13 @@ static void ancestry(const struct pb_task *t, json_t *defaults, json_t *rvars, j
 			json_object_update(params, p->role->params);
 			*role = p->role;
 		}
-		if (json_is_object(v))
+		if (json_is_object(p->inc_params))
+			json_object_update(incparams, p->inc_params);
+		if (!json_is_object(v))
+			continue;
+		if (p->kind == PB_INCLUDE || p->kind == PB_INCLUDE_ROLE)
+			json_object_update(incparams, (json_t *)v);
+		else
 			json_object_update(blockvars, (json_t *)v);
 	}
 }
@@ -194,37 +202,64 @@ static json_t *magic(struct prun *pr, struct hstate *h, const struct pb_role *ro
 	return m;
 }
 
+/* The play's vars_files as host h sees them, rendered with the layers
+ * already in s (role defaults, inventory, facts, play, extra and magic vars,
+ * what Ansible renders them with). Ansible renders them again for every
+ * task, so names using facts resolve once facts exist; files are loaded
+ * once (pr->vars_files caches them by path). An entry that names no file
+ * yet is left out here: play_run.c checks each batch's hosts and stops the
+ * run with the error. Caller holds x->lock. */
+static json_t *host_vars_files(struct prun *pr, const struct vars_stack *s)
+{
+	json_t *out = json_object();
+	struct err e;
+	if (!json_object_get(pr->play->kw, "vars_files"))
+		return out;
+	json_t *v = vars_merge(s);
+	err_init(&e);
+	pb_vars_files_load(pr->play, v, pr->vars_files, NULL, out, &e);
+	json_decref(v);
+	return out;
+}
+
 json_t *exec_task_vars(struct prun *pr, const struct pb_task *t, struct hstate *h)
 {
 	struct vars_stack s = {0};
+	struct exec *x = pr->x;
+	pthread_mutex_lock(&x->lock);
+	/* include_role public: adds to these while other hosts run (free) */
 	json_t *defaults = json_copy(pr->role_defaults), *rvars = json_copy(pr->role_vars);
-	json_t *params = json_object();
+	pthread_mutex_unlock(&x->lock);
+	json_t *params = json_object(), *incparams = json_object();
 	json_t *blockvars = json_object();
 	const struct pb_role *role = NULL;
-	ancestry(t, defaults, rvars, params, blockvars, &role);
+	ancestry(t, defaults, rvars, params, blockvars, incparams, &role);
 	if (t->role) {
 		json_object_update(defaults, t->role->defaults);
 		json_object_update(rvars, t->role->vars);
 		role = t->role;
 	}
 	json_t *m = magic(pr, h, role);
-	struct exec *x = pr->x;
 	pthread_mutex_lock(&x->lock);
 	s.layer[VL_ROLE_DEFAULTS] = defaults;
 	s.layer[VL_INVENTORY] = h->inv_vars;
 	s.layer[VL_FACTS] = h->facts;
 	s.layer[VL_PLAY] = pr->play_vars;
-	s.layer[VL_VARS_FILES] = pr->vars_files;
+	s.layer[VL_EXTRA] = x->cfg->extra_vars;
+	s.layer[VL_MAGIC] = m;
+	json_t *vf = host_vars_files(pr, &s);
+	s.layer[VL_VARS_FILES] = vf;
 	s.layer[VL_ROLE_VARS] = rvars;
 	s.layer[VL_BLOCK] = blockvars;
 	s.layer[VL_TASK] = json_object_get(t->kw, "vars");
 	s.layer[VL_INCLUDE_VARS] = h->incvars;
 	s.layer[VL_HOST] = h->hvars;
 	s.layer[VL_ROLE_PARAMS] = params;
-	s.layer[VL_EXTRA] = x->cfg->extra_vars;
-	s.layer[VL_MAGIC] = m;
+	s.layer[VL_INCLUDE_PARAMS] = incparams;
 	json_t *v = vars_merge(&s);
 	pthread_mutex_unlock(&x->lock);
+	json_decref(vf);
+	json_decref(incparams);
 	json_decref(defaults);
 	json_decref(rvars);
 	json_decref(params);

@@ -292,6 +292,83 @@ static int check_task_shapes(const json_t *kw, struct err *e)
 
 static int load_import(struct playbook *pb, struct pb_task *t, struct pb_list *out, struct err *e);
 
+/* Ansible's TaskInclude.VALID_INCLUDE_KEYWORDS: an include's other
+ * keywords would not reach the tasks it brings, so Ansible refuses them. */
+static const char *const include_keys[] = {
+    "action",       "args", "collections", "debugger", "ignore_errors", "loop",
+    "loop_control", "name", "no_log",      "register", "run_once",      "tags",
+    "timeout",      "vars", "when",        NULL,
+};
+
+static const char *const tasks_args[] = {"file", "_raw_params", "apply", NULL};
+
+static const char *const role_args[] = {
+    "name",
+    "role",
+    "tasks_from",
+    "vars_from",
+    "defaults_from",
+    "handlers_from",
+    "apply",
+    "allow_duplicates",
+    "rolespec_validate",
+    "public",
+    NULL,
+};
+
+/* apply: keywords for a block around what the include brings. */
+static int check_apply(const struct pb_task *t, const char *a, const json_t *apply, struct err *e)
+{
+	const char *k;
+	json_t *v;
+	if (strcmp(a, "include_tasks") && strcmp(a, "include_role"))
+		return pb_err_at(e, t->kw, t->action, "Invalid options for %s: apply", t->action);
+	if (!json_is_object(apply))
+		return pb_err_at(e, apply, NULL,
+		                 "'apply' of %s must be a dict of keywords (tags, become, when, "
+		                 "vars, environment...)",
+		                 t->action);
+	json_object_foreach ((json_t *)apply, k, v) {
+		if (!pb_in(block_keys, k) || !strcmp(k, "block") || !strcmp(k, "rescue") ||
+		    !strcmp(k, "always"))
+			return pb_err_at(e, apply, k,
+			                 "'%s' is not a valid attribute for a Block (in the apply "
+			                 "of %s)",
+			                 k, t->action);
+	}
+	return check_task_shapes(apply, e);
+}
+
+/* The keywords and arguments Ansible accepts on includes and imports. */
+static int check_include(const struct pb_task *t, const char *a, struct err *e)
+{
+	int role = !strcmp(a, "include_role") || !strcmp(a, "import_role");
+	const char *k;
+	json_t *v;
+	if (!strcmp(a, "include_tasks") || !strcmp(a, "include_role")) {
+		json_object_foreach (t->kw, k, v) {
+			if (!pb_in(include_keys, k) && strcmp(k, t->action) &&
+			    !str_startswith(k, "with_"))
+				return pb_err_at(
+				    e, t->kw, k,
+				    "'%s' is not a valid attribute for a %s; to give it to the "
+				    "included tasks, put it under the include's apply:",
+				    k, role ? "IncludeRole" : "TaskInclude");
+		}
+	}
+	json_object_foreach (t->args, k, v) {
+		if (!strcmp(k, "apply")) {
+			if (check_apply(t, a, v, e))
+				return e->code;
+		} else if (!pb_in(role ? role_args : tasks_args, k) ||
+		           (!strcmp(k, "public") && strcmp(a, "include_role"))) {
+			return pb_err_at(e, t->kw, t->action, "Invalid options for %s: %s",
+			                 t->action, k);
+		}
+	}
+	return 0;
+}
+
 int pb_load_task(struct playbook *pb, json_t *kw, struct pb_task *parent, const char *basedir,
                  int handler, struct pb_list *out, struct err *e)
 {
@@ -319,6 +396,10 @@ int pb_load_task(struct playbook *pb, json_t *kw, struct pb_task *parent, const 
 		t->args = merged;
 	}
 	const char *a = pb_short_action(t->action);
+	if ((!strcmp(a, "import_tasks") || !strcmp(a, "import_role") ||
+	     !strcmp(a, "include_tasks") || !strcmp(a, "include_role")) &&
+	    check_include(t, a, e))
+		return e->code;
 	if (!strcmp(a, "import_tasks") || !strcmp(a, "import_role") || !strcmp(a, "include"))
 		return load_import(pb, t, out, e);
 	if (!strcmp(a, "include_tasks"))
@@ -386,27 +467,28 @@ static int load_import(struct playbook *pb, struct pb_task *t, struct pb_list *o
 		f = json_object_get(t->args, "file");
 	if (!json_is_string(f))
 		return pb_err_at(e, t->kw, t->action, "%s needs a file name", a);
-	const char *name = json_string_value(f);
-	if (strstr(name, "{{"))
-		return pb_err_at(e, t->kw, t->action,
-		                 "'%s': imports are static and cannot use variables in the file "
-		                 "name; use include_tasks instead",
-		                 name);
-	char *path = pb_resolve(pb, t->basedir, name, "tasks");
-	if (!path)
-		return pb_err_at(e, t->kw, t->action,
-		                 "could not find or access '%s' (looked in %s)", name, t->basedir);
-	json_t *doc = yaml_load_file(path, e);
-	int rc = ERR_IO;
-	if (!doc)
+	char *name = NULL, *path = NULL;
+	json_t *doc = NULL;
+	int rc = pb_render_name(pb, t, NULL, t->kw, t->action, json_string_value(f),
+	                        "use include_tasks to name the file with those", &name, e);
+	if (rc)
+		goto out;
+	if (!(path = pb_resolve(pb, t->basedir, name, "tasks"))) {
+		rc = pb_err_at(e, t->kw, t->action, "could not find or access '%s' (looked in %s)",
+		               name, t->basedir);
+		goto out;
+	}
+	rc = ERR_IO;
+	if (!(doc = yaml_load_file(path, e)))
 		goto out;
 	char *d = xstrdup(path);
 	rc = pb_load_list(pb, doc, NULL, t, dirname(d), t->handler, &t->block, e);
 	free(d);
 	if (!rc)
 		pb_list_push(out, t);
-	json_decref(doc);
 out:
+	json_decref(doc);
+	free(name);
 	free(path);
 	return rc;
 }

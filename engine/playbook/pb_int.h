@@ -9,6 +9,7 @@
 #define PB_RAW_FLAG (1 << 2) /* MOD_RAW_PARAMS, kept here so the loader needs no module.h */
 
 int pb_in(const char *const *list, const char *s);
+int pb_is_file(const char *path); /* a regular file (following links) */
 int pb_err_at(struct err *e, const json_t *obj, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 const char *pb_short_action(const char *a);
@@ -29,5 +30,17 @@ int pb_role_import(struct playbook *pb, struct pb_task *t, struct pb_list *out, 
 /* The play's roles: section, each role under a block in out; handlers too. */
 int pb_roles_load(struct playbook *pb, struct pb_play *p, const json_t *roles, struct pb_list *out,
                   struct err *e);
+/* The parse-time vars of play p (names.c): its vars and import vars, the
+ * vars_files that resolve without host vars; kept in pb->play_vars while
+ * the play loads. */
+int pb_play_vars_begin(struct playbook *pb, const struct pb_play *p, struct err *e);
+void pb_play_vars_end(struct playbook *pb);
+/* Render name (an import's file or role) for t (may be NULL) with the
+ * parse-time vars, the vars above t, local (may be NULL) and extra vars.
+ * at/key point errors at the YAML; advice ends the undefined-variable
+ * message. *out is a new string. */
+int pb_render_name(struct playbook *pb, const struct pb_task *t, const json_t *local,
+                   const json_t *at, const char *key, const char *name, const char *advice,
+                   char **out, struct err *e);
 
 #endif

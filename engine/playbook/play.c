@@ -145,13 +145,14 @@ static int play_load(struct playbook *pb, json_t *kw, const char *basedir,
 		return e->code;
 	const json_t *n = json_object_get(kw, "name");
 	p->name = xstrdup(json_is_string(n) ? json_string_value(n) : p->hosts);
-	if (pb_load_list(pb, kw, "pre_tasks", NULL, basedir, 0, &p->pre_tasks, e) ||
-	    pb_roles_load(pb, p, json_object_get(kw, "roles"), &p->tasks, e) ||
-	    pb_load_list(pb, kw, "tasks", NULL, basedir, 0, &p->tasks, e) ||
-	    pb_load_list(pb, kw, "post_tasks", NULL, basedir, 0, &p->post_tasks, e) ||
-	    pb_load_list(pb, kw, "handlers", NULL, basedir, 1, &p->handlers, e))
-		return e->code;
-	return 0;
+	int rc = pb_play_vars_begin(pb, p, e) ||
+	         pb_load_list(pb, kw, "pre_tasks", NULL, basedir, 0, &p->pre_tasks, e) ||
+	         pb_roles_load(pb, p, json_object_get(kw, "roles"), &p->tasks, e) ||
+	         pb_load_list(pb, kw, "tasks", NULL, basedir, 0, &p->tasks, e) ||
+	         pb_load_list(pb, kw, "post_tasks", NULL, basedir, 0, &p->post_tasks, e) ||
+	         pb_load_list(pb, kw, "handlers", NULL, basedir, 1, &p->handlers, e);
+	pb_play_vars_end(pb);
+	return rc ? e->code : 0;
 }
 
 static int file_load(struct playbook *pb, const char *path, const json_t *import_vars, int depth,
@@ -172,16 +173,21 @@ static int entry_load(struct playbook *pb, json_t *entry, const char *basedir,
 		return pb_err_at(e, entry, "import_playbook", "import_playbook needs a file name");
 	if (depth > 20)
 		return pb_err_at(e, entry, "import_playbook", "import_playbook nests too deep");
-	char *path = pb_resolve(pb, basedir, json_string_value(imp), ".");
-	if (!path)
-		return pb_err_at(e, entry, "import_playbook",
-		                 "could not find or access playbook '%s' (looked in %s)",
-		                 json_string_value(imp), basedir);
-	json_t *vars = json_deep_copy(import_vars ? import_vars : json_object_get(entry, "vars"));
-	if (import_vars && json_is_object(json_object_get(entry, "vars")))
+	json_t *vars = import_vars ? json_deep_copy(import_vars) : json_object();
+	if (json_is_object(json_object_get(entry, "vars")))
 		json_object_update(vars, json_object_get(entry, "vars"));
-	int rc = file_load(pb, path, vars, depth + 1, e);
+	char *name = NULL, *path = NULL;
+	/* rendered with the entry's vars and extra vars, as Ansible does */
+	int rc = pb_render_name(pb, NULL, vars, entry, "import_playbook", json_string_value(imp),
+	                        "pass the name with -e", &name, e);
+	if (!rc && !(path = pb_resolve(pb, basedir, name, ".")))
+		rc = pb_err_at(e, entry, "import_playbook",
+		               "could not find or access playbook '%s' (looked in %s)", name,
+		               basedir);
+	if (!rc)
+		rc = file_load(pb, path, vars, depth + 1, e);
 	json_decref(vars);
+	free(name);
 	free(path);
 	return rc;
 }
@@ -287,6 +293,7 @@ void playbook_free(struct playbook *pb)
 		free(t->action);
 		json_decref(t->args);
 		json_decref(t->kw);
+		json_decref(t->inc_params);
 		list_free(&t->block);
 		list_free(&t->rescue);
 		list_free(&t->always);
@@ -303,6 +310,7 @@ void playbook_free(struct playbook *pb)
 		free(r);
 	}
 	pthread_mutex_destroy(&pb->lock);
+	json_decref(pb->play_vars);
 	free(pb->all);
 	free(pb->roles);
 	free(pb->plays);
@@ -322,8 +330,12 @@ struct pb_role *pb_task_role(const struct pb_task *t)
 const json_t *pb_task_kw(const struct pb_task *t, const char *k)
 {
 	int inh = pb_in(inherited, k);
-	for (; t; t = t->parent) {
-		const json_t *v = json_object_get(t->kw, k);
+	for (const struct pb_task *a = t; a; a = a->parent) {
+		/* an include's keywords are its own: what it brings inherits from
+		 * the blocks around it and from its apply:, not from it */
+		if (a != t && (a->kind == PB_INCLUDE || a->kind == PB_INCLUDE_ROLE))
+			continue;
+		const json_t *v = json_object_get(a->kw, k);
 		if (v)
 			return v;
 		if (!inh)

@@ -9,8 +9,15 @@
  * executor reads keywords (when, loop, register...) as written, and its
  * source position for messages. Keywords are inherited by walking parents.
  *
- * Errors carry file:line:col and say what to do. The loader does not
- * template anything except the file names of imports (with the vars given).
+ * An include's own keywords are not inherited by what it brings (Ansible's
+ * dynamic includes are not "statically loaded"); its `apply:` dict becomes
+ * the keywords of the body block it is expanded into, so they are.
+ *
+ * Errors carry file:line:col and say what to do. The loader templates only
+ * the names of imports (import_tasks, import_role, roles:, import_playbook)
+ * and vars_files entries that name them, with what Ansible knows at parse
+ * time: extra vars, the play's vars and vars_files, and the vars of the
+ * enclosing blocks, roles and import; never inventory vars or facts.
  * A playbook owns everything it loads, including run-time includes.
  */
 #ifndef DROVER_PLAYBOOK_H
@@ -53,6 +60,8 @@ struct pb_task {
 	json_t *kw;             /* the task's YAML dict (owned reference) */
 	struct pb_task *parent; /* enclosing block, or NULL */
 	struct pb_role *role;   /* set on a role's body block */
+	json_t *inc_params;     /* a run-time include's body: the loop item, as
+	                         * include params (NULL when none) */
 	struct pb_list block, rescue, always;
 	char *basedir; /* directory relative paths resolve from */
 	struct srcpos pos;
@@ -75,7 +84,7 @@ struct pb_env {
 	/* -1 for an unknown module, else its module flags (module.h). */
 	int (*action_flags)(const char *name);
 	const char *roles_path; /* colon-separated, may be NULL */
-	const json_t *vars;     /* for templated import file names; may be NULL */
+	const json_t *vars;     /* extra vars, for templated import names; may be NULL */
 };
 
 struct playbook {
@@ -90,6 +99,7 @@ struct playbook {
 	int nall;
 	struct pb_role **roles;
 	int nroles;
+	json_t *play_vars; /* while loading a play: what its imports are rendered with */
 	pthread_mutex_t lock;
 };
 
@@ -112,6 +122,23 @@ int pb_include_load(struct playbook *pb, struct pb_task *inc, const char *file, 
 
 /* The file an include_tasks node names, as found (for "included: ..."). */
 char *pb_include_path(struct playbook *pb, const struct pb_task *inc, const char *file);
+
+/* A vars_files name as Ansible finds it: basedir/vars/NAME, then
+ * basedir/NAME (or NAME when absolute). New string, NULL when no such file. */
+char *pb_vars_file_path(const char *basedir, const char *name);
+
+/*
+ * The vars_files of play p, rendered with vars (borrowed: a host's vars at
+ * run time, the parse-time vars while loading), merged into out in order.
+ * Each entry (a name, or a list of names of which the first existing file
+ * is used) is looked for as pb_vars_file_path does. Loaded files are kept
+ * in cache (path -> dict; may be NULL). An entry using a variable not
+ * known yet is skipped, as Ansible skips it before facts exist. An entry
+ * naming no existing file is skipped when host is NULL, else an error
+ * naming the play's file:line:col, the host and the paths tried.
+ */
+int pb_vars_files_load(const struct pb_play *p, const json_t *vars, json_t *cache, const char *host,
+                       json_t *out, struct err *e);
 
 /* The nearest role above t (t included), or NULL. */
 struct pb_role *pb_task_role(const struct pb_task *t);

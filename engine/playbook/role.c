@@ -10,6 +10,7 @@
 
 #include <libgen.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,7 +50,7 @@ static int is_dir(const char *p)
 	return !stat(p, &st) && S_ISDIR(st.st_mode);
 }
 
-static int is_file(const char *p)
+int pb_is_file(const char *p)
 {
 	struct stat st;
 	return !stat(p, &st) && S_ISREG(st.st_mode);
@@ -67,7 +68,7 @@ char *pb_resolve(struct playbook *pb, const char *basedir, const char *name, con
 		cand[2] = xasprintf("%s/%s", pb->dir, name);
 	}
 	for (int i = 0; i < 4; i++) {
-		if (!found && cand[i] && is_file(cand[i]))
+		if (!found && cand[i] && pb_is_file(cand[i]))
 			found = cand[i], cand[i] = NULL;
 		free(cand[i]);
 	}
@@ -106,7 +107,7 @@ static char *role_file(const char *rpath, const char *sub, const char *base)
 	static const char *const exts[] = {".yml", ".yaml", "", ".json", NULL};
 	for (int i = 0; exts[i]; i++) {
 		char *p = xasprintf("%s/%s/%s%s", rpath, sub, base, exts[i]);
-		if (is_file(p))
+		if (pb_is_file(p))
 			return p;
 		free(p);
 	}
@@ -140,10 +141,29 @@ struct role_req {
 	json_t *params;   /* borrowed */
 	json_t *kw;       /* keywords for the body block, borrowed */
 	const json_t *at; /* where the role was named, for errors */
+	int allow_dup;    /* include_role's allow_duplicates; -1: the role's meta */
 };
 
 static int role_load_deps(struct playbook *pb, struct pb_role *r, struct pb_task *parent,
-                          struct pb_list *out, struct pb_list *handlers, struct err *e);
+                          struct pb_list *out, struct pb_list *handlers, int *allow_dup,
+                          struct err *e);
+
+/* The role's body block. It carries allow_duplicates for the executor's
+ * once-per-play check: include_role's (default true), else meta's. */
+static struct pb_task *role_body(struct playbook *pb, const struct role_req *q,
+                                 struct pb_task *parent, const char *rpath, int meta_dup)
+{
+	int dup = q->allow_dup >= 0 ? q->allow_dup : meta_dup;
+	json_t *kw = q->kw ? json_incref(q->kw) : NULL;
+	if (dup) {
+		json_decref(kw);
+		kw = q->kw ? json_copy(q->kw) : json_object();
+		json_object_set_new(kw, "allow_duplicates", json_true());
+	}
+	struct pb_task *body = pb_task_new(pb, PB_BLOCK, kw, parent, rpath);
+	json_decref(kw);
+	return body;
+}
 
 static int role_load_list(struct playbook *pb, const char *file, struct pb_task *body, int handler,
                           struct pb_list *out, struct err *e)
@@ -182,9 +202,10 @@ static int role_load(struct playbook *pb, const struct role_req *q, struct pb_ta
 	if (!(r->defaults = role_vars_file(rpath, "defaults", q->defaults_from, e)) ||
 	    !(r->vars = role_vars_file(rpath, "vars", q->vars_from, e)))
 		goto out;
-	if (role_load_deps(pb, r, parent, out, handlers, e))
+	int meta_dup = 0;
+	if (role_load_deps(pb, r, parent, out, handlers, &meta_dup, e))
 		goto out;
-	struct pb_task *body = pb_task_new(pb, PB_BLOCK, q->kw, parent, rpath);
+	struct pb_task *body = role_body(pb, q, parent, rpath, meta_dup);
 	body->role = r;
 	tf = role_file(rpath, "tasks", q->tasks_from ? q->tasks_from : "main");
 	if (q->tasks_from && !tf) {
@@ -210,11 +231,30 @@ out:
 	return rc;
 }
 
+/* A roles: entry or dependency: its name may be a template, rendered with
+ * the parse-time vars (names.c). */
+static int role_render_load(struct playbook *pb, struct role_req *q, struct pb_task *parent,
+                            struct pb_list *out, struct pb_list *handlers, struct err *e)
+{
+	char *name = NULL;
+	const char *orig = q->name;
+	int rc = pb_render_name(pb, parent, NULL, q->at, NULL, q->name,
+	                        "use include_role to name the role with those", &name, e);
+	if (!rc) {
+		q->name = name;
+		rc = role_load(pb, q, parent, out, handlers, e);
+		q->name = orig;
+	}
+	free(name);
+	return rc;
+}
+
 /* A roles: entry ("name", {role: name, k: v...}) into a request. */
 static int role_req_parse(json_t *entry, struct role_req *q, struct err *e)
 {
 	memset(q, 0, sizeof(*q));
 	q->at = entry;
+	q->allow_dup = -1;
 	if (json_is_string(entry)) {
 		q->name = json_string_value(entry);
 		return 0;
@@ -241,7 +281,8 @@ static int role_req_parse(json_t *entry, struct role_req *q, struct err *e)
 }
 
 static int role_load_deps(struct playbook *pb, struct pb_role *r, struct pb_task *parent,
-                          struct pb_list *out, struct pb_list *handlers, struct err *e)
+                          struct pb_list *out, struct pb_list *handlers, int *allow_dup,
+                          struct err *e)
 {
 	char *mf = role_file(r->path, "meta", "main");
 	json_t *meta = mf ? yaml_load_file(mf, e) : NULL;
@@ -249,11 +290,12 @@ static int role_load_deps(struct playbook *pb, struct pb_role *r, struct pb_task
 	size_t i;
 	json_t *d;
 	int rc = mf && !meta ? ERR_IO : 0;
+	*allow_dup = json_is_true(json_object_get(meta, "allow_duplicates"));
 	json_array_foreach (deps, i, d) {
 		struct role_req q;
 		if ((rc = role_req_parse(d, &q, e)))
 			break;
-		rc = role_load(pb, &q, parent, out, handlers, e);
+		rc = role_render_load(pb, &q, parent, out, handlers, e);
 		json_decref(q.params);
 		json_decref(q.kw);
 		if (rc)
@@ -277,7 +319,7 @@ int pb_roles_load(struct playbook *pb, struct pb_play *p, const json_t *roles, s
 		struct role_req q;
 		if (role_req_parse(entry, &q, e))
 			return e->code;
-		int rc = role_load(pb, &q, NULL, out, &p->handlers, e);
+		int rc = role_render_load(pb, &q, NULL, out, &p->handlers, e);
 		json_decref(q.params);
 		json_decref(q.kw);
 		if (rc)
@@ -286,41 +328,98 @@ int pb_roles_load(struct playbook *pb, struct pb_play *p, const json_t *roles, s
 	return 0;
 }
 
-static void role_req_from_args(const json_t *args, struct role_req *q)
+static int arg_bool(const json_t *v, int def)
 {
+	if (json_is_boolean(v))
+		return json_is_true(v);
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") || !strcmp(s, "1"))
+			return 1;
+		if (!strcasecmp(s, "no") || !strcasecmp(s, "false") || !strcmp(s, "0"))
+			return 0;
+	}
+	return def;
+}
+
+static const char *const from_keys[] = {"tasks_from", "handlers_from", "vars_from", "defaults_from",
+                                        NULL};
+
+/* include_role/import_role args into q; names[] receives the strings (the
+ * role and the *_from files), rendered when t is an import. */
+static int role_req_from_args(struct playbook *pb, const struct pb_task *t, const json_t *args,
+                              struct role_req *q, char *names[5], struct err *e)
+{
+	const json_t *n = json_object_get(args, "name");
 	memset(q, 0, sizeof(*q));
-	q->name = json_string_value(json_object_get(args, "name"));
-	q->tasks_from = json_string_value(json_object_get(args, "tasks_from"));
-	q->handlers_from = json_string_value(json_object_get(args, "handlers_from"));
-	q->vars_from = json_string_value(json_object_get(args, "vars_from"));
-	q->defaults_from = json_string_value(json_object_get(args, "defaults_from"));
+	q->at = t->kw;
+	q->allow_dup = arg_bool(json_object_get(args, "allow_duplicates"), 1);
+	if (!n)
+		n = json_object_get(args, "role");
+	for (int i = 0; i < 5; i++) {
+		const json_t *v = i ? json_object_get(args, from_keys[i - 1]) : n;
+		if (!v)
+			continue;
+		if (!json_is_string(v))
+			return pb_err_at(e, t->kw, t->action, "'%s' of %s must be a string",
+			                 i ? from_keys[i - 1] : "name", t->action);
+		if (t->kind == PB_INCLUDE_ROLE)
+			names[i] = xstrdup(json_string_value(v));
+		else if (pb_render_name(pb, t, NULL, t->kw, t->action, json_string_value(v),
+		                        "use include_role to name the role with those", &names[i],
+		                        e))
+			return e->code;
+	}
+	q->name = names[0];
+	q->tasks_from = names[1];
+	q->handlers_from = names[2];
+	q->vars_from = names[3];
+	q->defaults_from = names[4];
+	return 0;
 }
 
 int pb_role_import(struct playbook *pb, struct pb_task *t, struct pb_list *out, struct err *e)
 {
 	struct role_req q;
-	role_req_from_args(t->args, &q);
-	q.at = t->kw;
-	if (!q.name)
-		return pb_err_at(e, t->kw, t->action, "import_role needs 'name: ROLE'");
-	if (role_load(pb, &q, t, &t->block, NULL, e))
-		return pb_err_at(e, t->kw, t->action, "cannot import role '%s'", q.name);
-	pb_list_push(out, t);
-	return 0;
+	char *names[5] = {NULL};
+	int rc = role_req_from_args(pb, t, t->args, &q, names, e);
+	if (!rc && !q.name)
+		rc = pb_err_at(e, t->kw, t->action, "import_role needs 'name: ROLE'");
+	if (!rc && (rc = role_load(pb, &q, t, &t->block, NULL, e)))
+		pb_err_at(e, t->kw, t->action, "cannot import role '%s'", q.name);
+	if (!rc)
+		pb_list_push(out, t);
+	for (int i = 0; i < 5; i++)
+		free(names[i]);
+	return rc;
+}
+
+/* An include's body block: its apply: keywords (as written, rendered per
+ * task like any block's) are the block's, so every included task gets them. */
+static struct pb_task *include_body(struct playbook *pb, struct pb_task *inc)
+{
+	const json_t *apply = json_object_get(inc->args, "apply");
+	struct pb_task *b = pb_task_new(
+	    pb, PB_BLOCK, json_is_object(apply) ? (json_t *)apply : NULL, inc, inc->basedir);
+	b->handler = inc->handler;
+	return b;
 }
 
 int pb_include_load(struct playbook *pb, struct pb_task *inc, const char *file, const json_t *args,
                     struct pb_task **out, struct pb_list *handlers, struct err *e)
 {
-	struct pb_task *b = pb_task_new(pb, PB_BLOCK, NULL, inc, inc->basedir);
-	b->handler = inc->handler;
+	struct pb_task *b = include_body(pb, inc);
 	*out = b;
 	if (inc->kind == PB_INCLUDE_ROLE) {
 		struct role_req q;
-		role_req_from_args(args, &q);
+		char *names[5] = {NULL};
+		int rc = role_req_from_args(pb, inc, args, &q, names, e);
 		q.name = file;
-		q.at = inc->kw;
-		return role_load(pb, &q, b, &b->block, handlers, e);
+		if (!rc)
+			rc = role_load(pb, &q, b, &b->block, handlers, e);
+		for (int i = 0; i < 5; i++)
+			free(names[i]);
+		return rc;
 	}
 	char *path = pb_resolve(pb, inc->basedir, file, "tasks");
 	if (!path)
