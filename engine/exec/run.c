@@ -71,22 +71,6 @@ static void group_add(struct inc_set *s, char *file, const json_t *item, struct 
 	s->g[gi].hs[s->g[gi].n++] = h;
 }
 
-static int include_when(struct pb_task *t, const json_t *vars, int *ok, struct err *e)
-{
-	const json_t *w = json_object_get(t->kw, "when");
-	struct tmpl_ctx c;
-	*ok = 1;
-	if (!w)
-		return 0;
-	exec_tmpl_ctx(t, vars, &c);
-	if (!json_is_array(w))
-		return tmpl_cond(w, &c, ok, e);
-	for (size_t j = 0; j < json_array_size(w) && *ok; j++)
-		if (tmpl_cond(json_array_get(w, j), &c, ok, e))
-			return e->code;
-	return 0;
-}
-
 /* One host: its when (per item under a loop) and what it includes. Returns
  * 0 included, 1 skipped, negative with e set. */
 static int include_host(struct prun *pr, struct pb_task *t, struct hstate *h, struct inc_set *s,
@@ -106,7 +90,8 @@ static int include_host(struct prun *pr, struct pb_task *t, struct hstate *h, st
 		json_t *item = items ? json_array_get(items, i) : NULL;
 		if (item)
 			json_object_set(vars, lv ? lv : "item", item);
-		if ((rc = include_when(t, vars, &ok, e)) || !ok)
+		/* its own when and the blocks' above it, as any task's */
+		if ((rc = exec_when_holds(t, vars, &ok, e)) || !ok)
 			continue;
 		char *file = include_target(t, vars, e);
 		if (!file) {

@@ -3,6 +3,7 @@
  * and the helpers the executor uses to read a task's inherited keywords.
  */
 #include "playbook/pb_int.h"
+#include "template/tmpl.h"
 #include "util/mem.h"
 
 #include <libgen.h>
@@ -131,6 +132,21 @@ static int play_check(struct pb_play *p, struct err *e)
 	return play_hosts(p, e);
 }
 
+/* A templated play name is shown rendered, as Ansible shows it, when the
+ * parse-time vars render it; otherwise as written. */
+static int play_name(struct playbook *pb, struct pb_play *p)
+{
+	struct err e;
+	char *name = NULL;
+	err_init(&e);
+	if (!tmpl_has_template(p->name) ||
+	    pb_render_name(pb, NULL, NULL, p->kw, "name", p->name, "", &name, &e))
+		return 0;
+	free(p->name);
+	p->name = name;
+	return 0;
+}
+
 static int play_load(struct playbook *pb, json_t *kw, const char *basedir,
                      const json_t *import_vars, struct err *e)
 {
@@ -145,7 +161,7 @@ static int play_load(struct playbook *pb, json_t *kw, const char *basedir,
 		return e->code;
 	const json_t *n = json_object_get(kw, "name");
 	p->name = xstrdup(json_is_string(n) ? json_string_value(n) : p->hosts);
-	int rc = pb_play_vars_begin(pb, p, e) ||
+	int rc = pb_play_vars_begin(pb, p, e) || play_name(pb, p) ||
 	         pb_load_list(pb, kw, "pre_tasks", NULL, basedir, 0, &p->pre_tasks, e) ||
 	         pb_roles_load(pb, p, json_object_get(kw, "roles"), &p->tasks, e) ||
 	         pb_load_list(pb, kw, "tasks", NULL, basedir, 0, &p->tasks, e) ||
@@ -380,10 +396,11 @@ json_t *pb_task_tags(const struct pb_task *t, const struct pb_play *p)
 {
 	json_t *out = json_array();
 	/* an include's tags are its own: the tasks it brings do not inherit
-	 * them (or anything above it), as in Ansible */
+	 * them (its apply: tags and the blocks' above it they do), as in
+	 * Ansible */
 	for (const struct pb_task *a = t; a; a = a->parent) {
 		if (a != t && (a->kind == PB_INCLUDE || a->kind == PB_INCLUDE_ROLE))
-			break;
+			continue;
 		tags_add(out, json_object_get(a->kw, "tags"));
 	}
 	if (p)
