@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exec/session.h"
@@ -126,6 +128,23 @@ static const struct bad bads[] = {
     {"bad_import.yml", 3, 7, "missing.yml"},
     {"bad_role.yml", 3, 7, "the role 'nosuchrole' was not found"},
     {"bad_yaml.yml", 4, 0, ""},
+    {"bad_apply_key.yml", 7, 11, "'bogus' is not a valid attribute for a Block"},
+    {"bad_apply_import.yml", 3, 7, "Invalid options for import_tasks: apply"},
+    {"bad_apply_shape.yml", 5, 16, "'apply' of include_tasks must be a dict"},
+    {"bad_include_kw.yml", 4, 7, "'become' is not a valid attribute for a TaskInclude"},
+    {"bad_include_arg.yml", 3, 7, "Invalid options for include_role: bogus"},
+    {"bad_import_public.yml", 3, 7, "Invalid options for import_role: public"},
+    {"bad_import_hostvar.yml", 6, 7,
+     "cannot render '{{ inventory_only }}.yml' while loading the playbook: 'inventory_only' "
+     "is undefined"},
+    {"bad_import_hostvar.yml", 6, 7,
+     "not inventory (host or group) vars or facts; use "
+     "include_tasks"},
+    {"bad_import_role_var.yml", 3, 7, "'nope' is undefined"},
+    {"bad_import_role_var.yml", 3, 7, "use include_role"},
+    {"bad_roles_var.yml", 3, 7, "use include_role"},
+    {"bad_import_playbook_var.yml", 1, 3, "'which_playbook' is undefined"},
+    {"bad_vars_files_entry.yml", 3, 7, "vars_files entries must be file names"},
 };
 
 static void test_errors_name_position(void **state)
@@ -146,6 +165,72 @@ static void test_errors_name_position(void **state)
 			fail_msg("%s: position %s:%d:%d, want line %d col %d", bads[i].file, e.file,
 			         e.line, e.col, bads[i].line, bads[i].col);
 	}
+}
+
+/* Import names rendered at load time with play vars, static vars_files and
+ * extra vars; apply: becomes the keywords of the include's body block. */
+static void test_templated_imports(void **state)
+{
+	(void)state;
+	struct err e;
+	struct pb_task *body = NULL;
+	json_t *extra = json_pack("{ss ss ss}", "from_extra", "more", "from_extra_role", "web",
+	                          "from_extra_pb", "second.yml");
+	struct pb_env xenv = {session_action_flags, NULL, extra};
+	err_init(&e);
+	struct playbook *pb = playbook_load("playbooks/loader/templated.yml", &xenv, &e);
+	if (!pb)
+		fail_msg("%s:%d:%d: %s", e.file, e.line, e.col, e.msg);
+	struct pb_play *p = pb->plays[0];
+	assert_int_equal(p->tasks.n, 5);
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(p->tasks.v[i]->block.v[0]->name, "more task");
+	struct pb_task *ir = p->tasks.v[3];
+	/* web's dependency (base) first, then web */
+	assert_string_equal(ir->block.v[ir->block.n - 1]->role->name, "web");
+	assert_string_equal(pb->plays[pb->nplays - 1]->hosts, "localhost");
+	struct pb_task *inc = p->tasks.v[4];
+	assert_int_equal(inc->kind, PB_INCLUDE);
+	assert_int_equal(pb_include_load(pb, inc, "more.yml", NULL, &body, NULL, &e), 0);
+	assert_true(json_is_true(pb_task_kw(body->block.v[0], "become")));
+	json_t *tags = pb_task_tags(body->block.v[0], NULL);
+	assert_int_equal(json_array_size(tags), 1);
+	assert_string_equal(json_string_value(json_array_get(tags, 0)), "applied");
+	json_decref(tags);
+	playbook_free(pb);
+	/* without the extra vars: the first name that needs them is the error */
+	err_init(&e);
+	assert_null(playbook_load("playbooks/loader/templated.yml", &env, &e));
+	assert_non_null(strstr(e.msg, "'from_extra' is undefined"));
+	assert_int_equal(e.line, 10);
+	json_decref(extra);
+}
+
+/* A vars_files entry that names no file for a host stops the run before
+ * any task, naming the play's file:line:col, the host and what was tried. */
+static void test_vars_files_missing(void **state)
+{
+	(void)state;
+	const char *bin = getenv("DROVER_BIN");
+	char cmd[1024], out[4096] = "";
+	if (!bin)
+		fail_msg("DROVER_BIN is not set");
+	snprintf(cmd, sizeof(cmd),
+	         "NO_COLOR=1 '%s' run -i playbooks/suite/hosts playbooks/loader/vf_missing.yml "
+	         "2>&1; echo rc=$?",
+	         bin);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = 0;
+	pclose(f);
+	if (!strstr(out, "vf_missing.yml:5:7: vars file [\"vars/nope_{{ web_port }}.yml\","
+	                 "\"vars/nope_{{ inventory_hostname }}.yml\"] was not found on the "
+	                 "controller for host h1 (tried ") ||
+	    !strstr(out, "loader/vars/nope_8080.yml, ") ||
+	    !strstr(out, "loader/vars/nope_h1.yml)") || strstr(out, "never runs") ||
+	    !strstr(out, "rc=1"))
+		fail_msg("unexpected output:\n%s", out);
 }
 
 static void test_parse_kv(void **state)
@@ -175,6 +260,8 @@ int main(void)
 	    cmocka_unit_test(test_include_load),
 	    cmocka_unit_test(test_errors_name_position),
 	    cmocka_unit_test(test_parse_kv),
+	    cmocka_unit_test(test_templated_imports),
+	    cmocka_unit_test(test_vars_files_missing),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	srcpos_free_all();
