@@ -38,18 +38,47 @@ static const char *url_base(const char *url)
 	return s;
 }
 
+/* The download on the host: curl, else wget, into "$t"; head only asks
+ * whether the URL answers (check mode, as Ansible's HEAD request). */
+static void add_client(struct buf *b, const json_t *args, int head)
+{
+	const char *k;
+	json_t *v;
+	long long timeout = mod_int(args, "timeout");
+	int insecure = !mod_bool(args, "validate_certs");
+	struct buf hdr = BUF_INIT, whdr = BUF_INIT;
+	json_object_foreach ((json_t *)json_object_get(args, "headers"), k, v) {
+		char *h = xasprintf("%s: %s", k, json_string_value(v) ? json_string_value(v) : "");
+		buf_adds(&hdr, " -H ");
+		buf_add_shquote(&hdr, h);
+		buf_adds(&whdr, " --header=");
+		buf_add_shquote(&whdr, h);
+		free(h);
+	}
+	buf_addf(b,
+	         "if command -v curl >/dev/null 2>&1; then curl -fsSL%s --max-time %lld%s%s -o %s "
+	         "\"$u\"; elif command -v wget >/dev/null 2>&1; then wget -q%s -T %lld%s%s -O %s "
+	         "\"$u\"; else echo 'neither curl nor wget is on the host' >&2; exit 3; "
+	         "fi || exit $?\n",
+	         head ? " -I" : "", timeout, insecure ? " -k" : "", buf_str(&hdr),
+	         head ? "/dev/null" : "\"$t\"", head ? " --spider" : "", timeout,
+	         insecure ? " --no-check-certificate" : "", buf_str(&whdr),
+	         head ? "/dev/null" : "\"$t\"");
+	buf_release(&hdr);
+	buf_release(&whdr);
+}
+
 static void download_script(const json_t *args, const char *algo, const char *digest, int check,
                             struct buf *b)
 {
 	const char *url = mod_str(args, "url");
 	char *base = xstrndup(url_base(url), strcspn(url_base(url), "?#"));
-	const char *k;
-	json_t *v;
 	buf_adds(b, "d=");
 	buf_add_shquote(b, mod_str(args, "dest"));
 	buf_adds(b, "; u=");
 	buf_add_shquote(b, url);
-	buf_adds(b, "; [ -d \"$d\" ] && d=\"$d\"/");
+	/* a directory gets the URL's file name, without a doubled slash */
+	buf_adds(b, "; [ -d \"$d\" ] && d=\"${d%/}\"/");
 	buf_add_shquote(b, *base ? base : "index.html");
 	buf_adds(b, "\necho \"@dest $d\"\n");
 	buf_adds(b, "if [ -e \"$d\" ]; then : ; ");
@@ -62,28 +91,15 @@ static void download_script(const json_t *args, const char *algo, const char *di
 		buf_adds(b, "echo \"@ok $(sha1sum < \"$d\" | cut -d' ' -f1)\"; exit 0; ");
 	}
 	buf_adds(b, "fi\n");
+	free(base);
 	if (check) {
+		add_client(b, args, 1);
 		buf_adds(b, "echo '@would'; exit 0\n");
-		free(base);
 		return;
 	}
-	buf_adds(b,
-	         "t=$(mktemp \"$(dirname \"$d\")/.drover-get.XXXXXX\") || exit 1\n"
-	         "trap 'rm -f \"$t\"' EXIT\nif command -v curl >/dev/null 2>&1; then curl -fsSL");
-	buf_addf(b, " --max-time %lld%s", mod_int(args, "timeout"),
-	         mod_bool(args, "validate_certs") ? "" : " -k");
-	json_object_foreach ((json_t *)json_object_get(args, "headers"), k, v) {
-		char *h = xasprintf("%s: %s", k, json_string_value(v) ? json_string_value(v) : "");
-		buf_adds(b, " -H ");
-		buf_add_shquote(b, h);
-		free(h);
-	}
-	buf_addf(b,
-	         " -o \"$t\" \"$u\"; elif command -v wget >/dev/null 2>&1; then wget -q -T %lld%s "
-	         "-O \"$t\" \"$u\"; else echo 'neither curl nor wget is on the host' >&2; exit 3; "
-	         "fi || exit $?\n",
-	         mod_int(args, "timeout"),
-	         mod_bool(args, "validate_certs") ? "" : " --no-check-certificate");
+	buf_adds(b, "t=$(mktemp \"$(dirname \"$d\")/.drover-get.XXXXXX\") || exit 1\n"
+	            "trap 'rm -f \"$t\"' EXIT\n");
+	add_client(b, args, 0);
 	if (digest)
 		buf_addf(b,
 		         "got=$(%ssum < \"$t\" | cut -d' ' -f1); [ \"$got\" = '%s' ] || { echo "
@@ -96,7 +112,6 @@ static void download_script(const json_t *args, const char *algo, const char *di
 	         "echo \"@ok $new\"; exit 0; fi\n"
 	         "if [ -e \"$d\" ]; then chmod \"$(stat -c %a \"$d\")\" \"$t\"; else chmod 644 "
 	         "\"$t\"; fi\nmv -f \"$t\" \"$d\" && echo \"@changed $new\"\n");
-	free(base);
 }
 
 static const char *tag(const char *out, const char *t)

@@ -113,8 +113,8 @@ static int run_systemd(struct task_ctx *ctx, const json_t *args, const char *nam
 	buf_adds(&cmd, " 2>/dev/null || true\n");
 	if ((ret = mod_sh(ctx, buf_str(&cmd), &r, e)) < 0)
 		goto out;
-	if (mod_bool(args, "daemon_reload"))
-		changed = 1;
+	/* daemon-reload alone is not a change, as in Ansible: a task that
+	 * reloads and finds the unit started and enabled stays ok. */
 	if (r.rc != 0) {
 		mod_fail(result, "systemctl failed for %s: %s", name, buf_str(&r.err));
 		goto out;
@@ -224,7 +224,7 @@ static int systemd_run(struct task_ctx *ctx, const json_t *args, json_t *result,
 			int ret = ctx->check ? 0 : mod_sh_checked(ctx, buf_str(&cmd), result, e);
 			buf_release(&cmd);
 			if (ret == 0)
-				mod_set_changed(result, 1);
+				mod_set_changed(result, 0);
 			return ret < 0 ? ret : 0;
 		}
 		mod_fail(result, "name is required unless daemon_reload or daemon_reexec is set");

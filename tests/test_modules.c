@@ -1230,6 +1230,22 @@ static void test_get_url(void **state)
 	        http_port, P("404.txt"));
 	assert_true(failed(r));
 	json_decref(r);
+	/* a dest ending in / gets the URL's name without a doubled slash */
+	r = run("get_url", "{\"url\": \"http://127.0.0.1:%d/other.txt\", \"dest\": \"%s/\"}",
+	        http_port, dir);
+	assert_string_equal(s(r, "dest"), P("other.txt"));
+	expect_ok(r, 1);
+	/* check mode asks the server (HEAD, as Ansible): a 404 fails, a
+	 * good URL would change, and nothing is written */
+	r = run_check("get_url", "{\"url\": \"http://127.0.0.1:%d/status/404\", \"dest\": \"%s\"}",
+	              http_port, P("404.txt"));
+	assert_true(failed(r));
+	json_decref(r);
+	expect_ok(run_check("get_url",
+	                    "{\"url\": \"http://127.0.0.1:%d/new.txt\", \"dest\": \"%s\"}",
+	                    http_port, P("new.txt")),
+	          1);
+	assert_int_equal(access(P("new.txt"), F_OK), -1);
 	/* on the controller, then copied */
 	expect_ok(run("get_url",
 	              "{\"url\": \"http://127.0.0.1:%d/file.txt\", \"dest\": \"%s\", "
@@ -1425,6 +1441,13 @@ static void test_systemd_lab(void **state)
 	           unit);
 	assert_string_equal(s(json_object_get(r, "status"), "ActiveState"), "active");
 	expect_ok(r, 0);
+	/* daemon_reload on a unit already as asked is no change (Ansible: ok) */
+	expect_ok(run_on(c, "systemd", 0,
+	                 "{\"name\": \"%s\", \"state\": \"started\", \"enabled\": true, "
+	                 "\"daemon_reload\": true}",
+	                 unit),
+	          0);
+	expect_ok(run_on(c, "systemd", 0, "{\"daemon_reload\": true}"), 0);
 	expect_ok(run_on(c, "service", 1, "{\"name\": \"%s\", \"state\": \"stopped\"}", unit), 1);
 	expect_ok(run_on(c, "systemd", 0, "{\"name\": \"%s\", \"state\": \"reloaded\"}", unit), 1);
 	expect_ok(run_on(c, "service", 0,
