@@ -136,6 +136,8 @@ int conn_feed_scan(struct conn_feed *f, struct conn_result *r, struct err *e)
 {
 	const struct conn_job *j = f->j;
 
+	if (j->scan) /* su on a terminal: its own prompts (conn.c) */
+		return j->scan(f, r, e);
 	if (j->ok && !f->ok_seen && buf_cut(&r->out, j->ok, CUT_LINE)) {
 		f->ok_seen = 1;
 		f->waiting = 0;
