@@ -497,16 +497,24 @@ static void job_init(struct ssh_job *j, struct ssh_host *h, struct conn_result *
 	ssh_callbacks_init(&j->cb);
 }
 
+/* A terminal for the command (su reads its password only from one); its
+ * stdout and stderr then arrive merged, as with ssh -tt. "dumb" keeps
+ * colours and cursor games out of the output. */
+static int job_pty(ssh_channel ch, int pty)
+{
+	return !pty || ssh_channel_request_pty_size(ch, "dumb", 200, 50) == SSH_OK;
+}
+
 /* Open a channel for j and start cmd on it. Called with h->lock held. */
-static int job_start(struct ssh_host *h, struct ssh_job *j, const char *cmd, ssh_channel *ch,
-                     struct err *e)
+static int job_start(struct ssh_host *h, struct ssh_job *j, const char *cmd, int pty,
+                     ssh_channel *ch, struct err *e)
 {
 	int ret = job_open(h, ch, e);
 
 	if (ret)
 		return ret;
 	ssh_set_channel_callbacks(*ch, &j->cb);
-	if (ssh_channel_request_exec(*ch, cmd) == SSH_OK)
+	if (job_pty(*ch, pty) && ssh_channel_request_exec(*ch, cmd) == SSH_OK)
 		return 0;
 	if (!ssh_is_connected(h->s))
 		host_lost(h, ssh_get_error(h->s));
@@ -533,7 +541,7 @@ static int ssh_exec(struct conn *c, const struct conn_job *cj, struct conn_resul
 
 	pthread_mutex_lock(&h->lock);
 	slot_take(h);
-	ret = job_start(h, &j, buf_str(&cmd), &ch, e);
+	ret = job_start(h, &j, buf_str(&cmd), cj->pty, &ch, e);
 	if (!ret)
 		ret = job_loop(h, &j, ch, &f, cj->timeout, e);
 	if (ch) {
