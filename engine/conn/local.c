@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "conn/conn_int.h"
@@ -35,13 +36,40 @@ static void local_close(struct conn *c)
 /* The child gets its own session (so a timeout can kill everything it
  * started and it cannot read the controller's terminal), default SIGPIPE,
  * and no blocked signals. */
+static void spawn_attrs(posix_spawnattr_t *at)
+{
+	sigset_t none, def;
+
+	posix_spawnattr_init(at);
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_setsigmask(at, &none);
+	posix_spawnattr_setsigdefault(at, &def);
+	posix_spawnattr_setflags(at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+	                                 POSIX_SPAWN_SETSIGDEF);
+}
+
+/* /bin/sh -c cmd with the file actions fa (destroyed here). */
+static int spawn(const char *cmd, posix_spawn_file_actions_t *fa, pid_t *pid, struct err *e)
+{
+	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+	posix_spawnattr_t at;
+	int rc;
+
+	spawn_attrs(&at);
+	rc = posix_spawn(pid, "/bin/sh", fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(fa);
+	posix_spawnattr_destroy(&at);
+	if (rc)
+		return err_set(e, ERR_IO, NULL, 0, 0, "cannot run /bin/sh: %s", strerror(rc));
+	return 0;
+}
+
 static int spawn_sh(const char *cmd, int fds[3], pid_t *pid, struct err *e)
 {
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, ret = 0, rc;
 	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, def;
-	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
 
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(er, O_CLOEXEC)) {
 		ret = err_set(e, ERR_IO, NULL, 0, 0, "cannot create pipes: %s", strerror(errno));
@@ -51,21 +79,8 @@ static int spawn_sh(const char *cmd, int fds[3], pid_t *pid, struct err *e)
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, er[1], 2);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-	                                  POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(pid, "/bin/sh", &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (rc) {
-		ret = err_set(e, ERR_IO, NULL, 0, 0, "cannot run /bin/sh: %s", strerror(rc));
+	if ((ret = spawn(cmd, &fa, pid, e)))
 		goto out;
-	}
 	fds[0] = in[1];
 	fds[1] = out[0];
 	fds[2] = er[0];
@@ -80,6 +95,51 @@ out:
 		if (er[rc] >= 0)
 			close(er[rc]);
 	}
+	return ret;
+}
+
+/*
+ * The same on a new pseudo-terminal (su asks for its password there): the
+ * child's session gets the terminal as its controlling tty and as fds 0-2,
+ * so stdout and stderr merge. fds[0] is a second descriptor of the master,
+ * so closing stdin does not hang the terminal up; echo and the \n -> \r\n
+ * translation start off, so neither the password nor stdin comes back.
+ */
+static int spawn_pty(const char *cmd, int fds[3], pid_t *pid, struct err *e)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), s = -1, ret = 0;
+	posix_spawn_file_actions_t fa;
+	struct termios t;
+	char name[128];
+
+	if (m < 0 || grantpt(m) || unlockpt(m) || ptsname_r(m, name, sizeof(name)) ||
+	    (s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+		ret = err_set(e, ERR_IO, NULL, 0, 0, "cannot open a pseudo-terminal: %s",
+		              strerror(errno));
+		goto out;
+	}
+	if (!tcgetattr(s, &t)) {
+		t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		t.c_oflag &= ~(tcflag_t)ONLCR;
+		tcsetattr(s, TCSANOW, &t);
+	}
+	posix_spawn_file_actions_init(&fa);
+	/* opened after setsid: the terminal becomes the controlling one */
+	posix_spawn_file_actions_addopen(&fa, 0, name, O_RDWR, 0);
+	posix_spawn_file_actions_adddup2(&fa, 0, 1);
+	posix_spawn_file_actions_adddup2(&fa, 0, 2);
+	if ((ret = spawn(cmd, &fa, pid, e)))
+		goto out;
+	fds[0] = fcntl(m, F_DUPFD_CLOEXEC, 0);
+	fds[1] = m;
+	fds[2] = -1;
+	m = -1;
+	fcntl(fds[1], F_SETFL, O_NONBLOCK); /* shared with fds[0] */
+out:
+	if (s >= 0)
+		close(s);
+	if (m >= 0)
+		close(m);
 	return ret;
 }
 
@@ -138,6 +198,22 @@ static int wait_child(pid_t pid, double deadline, int *status)
 	}
 }
 
+/* su -c runs the command in a session of its own, out of reach of a kill
+ * of ours; su passes SIGTERM on, so it gets a moment before SIGKILL. */
+static void stop_child(pid_t pid, int pty, int *status)
+{
+	double until = conn_now() + 1;
+
+	if (pty && kill(-pid, SIGTERM) == 0)
+		for (; conn_now() < until; usleep(10000))
+			if (waitpid(pid, status, WNOHANG) == pid) {
+				kill(-pid, SIGKILL); /* what is left of its group */
+				return;
+			}
+	kill(-pid, SIGKILL);
+	waitpid(pid, status, 0);
+}
+
 static int pump(int fds[3], struct conn_feed *f, struct conn_result *r, double deadline,
                 struct err *e)
 {
@@ -164,6 +240,8 @@ static int pump(int fds[3], struct conn_feed *f, struct conn_result *r, double d
 				return 1;
 			ms = (int)(left * 1000) + 1;
 		}
+		if (f->j->deadline > 0 && !f->ok_seen && (ms < 0 || ms > 500))
+			ms = 500; /* su's own deadline is checked by the scan */
 		if (poll(pf, (nfds_t)n, ms) < 0 && errno != EINTR)
 			return err_set(e, ERR_IO, NULL, 0, 0, "poll: %s", strerror(errno));
 		for (i = 0; i < n; i++) {
@@ -192,15 +270,14 @@ static int local_exec(struct conn *c, const struct conn_job *j, struct conn_resu
 	(void)c;
 	r->rc = -1;
 	conn_feed_init(&f, j);
-	ret = spawn_sh(j->cmd, fds, &pid, e);
+	ret = j->pty ? spawn_pty(j->cmd, fds, &pid, e) : spawn_sh(j->cmd, fds, &pid, e);
 	if (ret)
 		goto out;
 	ret = pump(fds, &f, r, deadline, e);
 	if (ret == 0)
 		ret = wait_child(pid, deadline, &status);
 	if (ret != 0) {
-		kill(-pid, SIGKILL);
-		waitpid(pid, &status, 0);
+		stop_child(pid, j->pty, &status);
 		if (ret > 0)
 			ret = err_set(e, ERR_TIMEOUT, NULL, 0, 0,
 			              "command timed out after %d seconds", j->timeout);
