@@ -212,7 +212,7 @@ static int file_load(struct playbook *pb, const char *path, const json_t *import
                      struct err *e)
 {
 	json_t *doc = yaml_load_file(path, e);
-	char *d = xstrdup(path);
+	char *d = xstrdup(path), *dir = dirname(d); /* once: dirname cuts d in place */
 	int rc = 0;
 	size_t i;
 	json_t *entry;
@@ -226,7 +226,7 @@ static int file_load(struct playbook *pb, const char *path, const json_t *import
 		goto out;
 	}
 	json_array_foreach (doc, i, entry) {
-		if ((rc = entry_load(pb, entry, dirname(d), import_vars, depth, e)))
+		if ((rc = entry_load(pb, entry, dir, import_vars, depth, e)))
 			break;
 	}
 out:
