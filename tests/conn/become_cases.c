@@ -1,7 +1,7 @@
 /*
  * become_cases.c - become (sudo with a password, su) tests, included by
- * tests/test_conn.c after ssh_cases.c, whose sshd and per-run test user
- * (with a sudo password) they use.
+ * tests/test_conn.c after ssh_cases.c and pct_cases.c, whose sshd, per-run
+ * test user (with a sudo password) and pct stand-in they use.
  */
 
 /* Does any process's argv contain needle? */
@@ -458,4 +458,38 @@ static void test_ssh_sudo_flags_password(void **state)
 	assert_string_equal(buf_str(&r.out), "0\n/root\n");
 	conn_result_release(&r);
 	conn_pool_free(pool);
+}
+
+/* pct: su runs inside the container, on a terminal the Proxmox node's ssh
+ * session provides (here the node login is user A and the container is the
+ * test stand-in, so su really asks). */
+static void test_pct_su_password(void **state)
+{
+	struct conn_pool *pool = conn_pool_new(NULL);
+	json_t *node = ssh_vars(TEST_USER, NULL);
+	struct conn_exec_opts o = su_opts(su_pw);
+	struct conn_result r;
+	struct conn *c;
+	struct err e;
+	char want[64], msg[2600];
+
+	(void)state;
+	pct_make("107", "running");
+	c = pct_get(pool, "ct107", "107", node, &e);
+	if (!c)
+		fail_msg("%s", err_format(&e, msg, sizeof(msg)));
+	o.stdin_data = "from stdin\n";
+	o.stdin_len = 11;
+	run_ok(c, "id -un; cat", &o, &r);
+	snprintf(want, sizeof(want), "%s\nfrom stdin\n", su_user);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(buf_str(&r.out), want);
+	conn_result_release(&r);
+	o.become_password = "wrong";
+	err_init(&e);
+	assert_int_equal(conn_exec(c, "id -un", &o, &r, &e), ERR_GENERIC);
+	assert_non_null(strstr(e.msg, "Incorrect su password"));
+	conn_result_release(&r);
+	conn_pool_free(pool);
+	json_decref(node);
 }
