@@ -362,6 +362,15 @@ const json_t *pb_task_kw(const struct pb_task *t, const char *k)
 
 char *pb_task_title(const struct pb_task *t)
 {
+	/* Ansible's IncludeRole.get_name: its name alone, or "action : role" */
+	if (t->kind == PB_INCLUDE_ROLE) {
+		const json_t *rn = json_object_get(t->args, "name");
+		if (!rn)
+			rn = json_object_get(t->args, "role");
+		if (t->name || !json_is_string(rn))
+			return xstrdup(t->name ? t->name : t->action);
+		return xasprintf("%s : %s", t->action, json_string_value(rn));
+	}
 	const struct pb_role *r = pb_task_role(t);
 	const char *n = t->name ? t->name : t->action ? t->action : "";
 	if (r)
