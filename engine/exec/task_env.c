@@ -244,24 +244,56 @@ static char *var_text(struct item_run *ir, const char *name)
 	return s;
 }
 
-/* become: the task keyword, else ansible_become, else -b; the same for
- * the user; the password from vars, else -K. */
+/* A become setting as Ansible resolves it: the variables win over the
+ * keyword (the method's own variable, e.g. ansible_su_flags, over the
+ * ansible_become_ one), then the keyword. New string or NULL. */
+static char *become_text(struct item_run *ir, const char *kw, const char *own, const char *var)
+{
+	char *s = own ? var_text(ir, own) : NULL;
+	if (!s)
+		s = var_text(ir, var);
+	if (!s && kw)
+		s = exec_kw_str(ir->pr, ir->t, kw, ir->vars);
+	return s;
+}
+
+/* become: the task keyword, else ansible_become, else -b. The user, method,
+ * flags and exe as become_text says (then the config for user and method),
+ * kept in one allocation that *user owns; the password from vars, else -K. */
 void exec_become_opts(struct item_run *ir, struct conn_exec_opts *o, char **user, char **pw)
 {
 	const struct exec_cfg *cfg = ir->pr->x->cfg;
-	char *bv = var_text(ir, "ansible_become");
-	int become = bv ? config_bool(bv) > 0 : cfg->become;
+	char *bv = var_text(ir, "ansible_become"), *v[4], own[32], *p;
+	const char **dst[4] = {&o->become_user, &o->become_method, &o->become_flags,
+	                       &o->become_exe};
+	size_t len = 0;
+	int become = bv ? config_bool(bv) > 0 : cfg->become, i;
 	free(bv);
 	o->become = exec_kw_bool(ir->pr, ir->t, "become", ir->vars, become);
-	*user = exec_kw_str(ir->pr, ir->t, "become_user", ir->vars);
-	if (!*user)
-		*user = var_text(ir, "ansible_become_user");
-	if (!*user && cfg->become_user)
-		*user = xstrdup(cfg->become_user);
-	o->become_user = *user;
-	*pw = var_text(ir, "ansible_become_password");
+	v[1] = become_text(ir, "become_method", NULL, "ansible_become_method");
+	if (!v[1] && cfg->become_method)
+		v[1] = xstrdup(cfg->become_method);
+	const char *m = v[1] && !strcmp(v[1], "su") ? "su" : "sudo";
+	snprintf(own, sizeof(own), "ansible_%s_user", m);
+	v[0] = become_text(ir, "become_user", own, "ansible_become_user");
+	if (!v[0] && cfg->become_user)
+		v[0] = xstrdup(cfg->become_user);
+	snprintf(own, sizeof(own), "ansible_%s_flags", m);
+	v[2] = become_text(ir, "become_flags", own, "ansible_become_flags");
+	snprintf(own, sizeof(own), "ansible_%s_exe", m);
+	v[3] = become_text(ir, "become_exe", own, "ansible_become_exe");
+	for (i = 0; i < 4; i++)
+		len += v[i] ? strlen(v[i]) + 1 : 0;
+	*user = p = xmalloc(len + 1);
+	for (i = 0; i < 4; i++) {
+		*dst[i] = v[i] ? strcpy(p, v[i]) : NULL;
+		p += v[i] ? strlen(v[i]) + 1 : 0;
+		free(v[i]);
+	}
+	snprintf(own, sizeof(own), "ansible_%s_pass", m);
+	*pw = become_text(ir, NULL, own, "ansible_become_pass");
 	if (!*pw)
-		*pw = var_text(ir, "ansible_become_pass");
+		*pw = var_text(ir, "ansible_become_password");
 	o->become_password = *pw ? *pw : cfg->become_password;
 }
 
