@@ -206,30 +206,44 @@ static void test_templated_imports(void **state)
 	json_decref(extra);
 }
 
-/* A vars_files entry that names no file for a host stops the run before
- * any task, naming the play's file:line:col, the host and what was tried. */
-static void test_vars_files_missing(void **state)
+/* drover run on a playbook of playbooks/loader; its output and exit code. */
+static void run_drover(const char *playbook, char *out, size_t size)
 {
-	(void)state;
 	const char *bin = getenv("DROVER_BIN");
-	char cmd[1024], out[4096] = "";
+	char cmd[1024];
 	if (!bin)
 		fail_msg("DROVER_BIN is not set");
-	snprintf(cmd, sizeof(cmd),
-	         "NO_COLOR=1 '%s' run -i playbooks/suite/hosts playbooks/loader/vf_missing.yml "
-	         "2>&1; echo rc=$?",
-	         bin);
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "NO_COLOR=1 '%s' run -i playbooks/suite/hosts playbooks/loader/%s 2>&1; echo rc=$?",
+	    bin, playbook);
 	FILE *f = popen(cmd, "r");
 	assert_non_null(f);
-	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	size_t n = fread(out, 1, size - 1, f);
 	out[n] = 0;
 	pclose(f);
+}
+
+/* A vars_files entry that names no file for a host stops the run before
+ * any task, naming the play's file:line:col, the host and what was tried;
+ * so does an undefined variable in a name once facts are gathered. */
+static void test_vars_files_errors(void **state)
+{
+	(void)state;
+	char out[4096];
+	run_drover("vf_missing.yml", out, sizeof(out));
 	if (!strstr(out, "vf_missing.yml:5:7: vars file [\"vars/nope_{{ web_port }}.yml\","
 	                 "\"vars/nope_{{ inventory_hostname }}.yml\"] was not found on the "
 	                 "controller for host h1 (tried ") ||
 	    !strstr(out, "loader/vars/nope_8080.yml, ") ||
 	    !strstr(out, "loader/vars/nope_h1.yml)") || strstr(out, "never runs") ||
 	    !strstr(out, "rc=1"))
+		fail_msg("unexpected output:\n%s", out);
+	run_drover("vf_undef_facts.yml", out, sizeof(out));
+	if (!strstr(out, "vf_undef_facts.yml:5:7: an undefined variable was found when "
+	                 "attempting to template the vars_files item \"vars/{{ no_such_fact "
+	                 "}}.yml\": 'no_such_fact' is undefined") ||
+	    !strstr(out, "Gathering Facts") || strstr(out, "never runs") || !strstr(out, "rc=1"))
 		fail_msg("unexpected output:\n%s", out);
 }
 
@@ -261,7 +275,7 @@ int main(void)
 	    cmocka_unit_test(test_errors_name_position),
 	    cmocka_unit_test(test_parse_kv),
 	    cmocka_unit_test(test_templated_imports),
-	    cmocka_unit_test(test_vars_files_missing),
+	    cmocka_unit_test(test_vars_files_errors),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	srcpos_free_all();

@@ -61,7 +61,8 @@ static int batch_size(const json_t *serial, int idx, int total)
 /* Every host of the batch finds its vars_files (names rendered with its
  * vars, as exec_task_vars renders them); Ansible stops the run when one
  * does not. Done before facts and again after them, since names may use
- * facts. */
+ * facts; once a host's facts are gathered an undefined variable in a name
+ * is an error too, as in Ansible. */
 static int vars_files_check(struct prun *pr, struct err *e)
 {
 	struct pb_task t = {0};
@@ -77,7 +78,8 @@ static int vars_files_check(struct prun *pr, struct err *e)
 			continue;
 		json_t *vars = exec_task_vars(pr, &t, h), *out = json_object();
 		pthread_mutex_lock(&pr->x->lock);
-		rc = pb_vars_files_load(pr->play, vars, pr->vars_files, h->name, out, e);
+		int facts = json_is_true(json_object_get(h->facts, "module_setup"));
+		rc = pb_vars_files_load(pr->play, vars, pr->vars_files, h->name, facts, out, e);
 		pthread_mutex_unlock(&pr->x->lock);
 		json_decref(out);
 		json_decref(vars);

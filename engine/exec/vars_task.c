@@ -217,7 +217,7 @@ static json_t *host_vars_files(struct prun *pr, const struct vars_stack *s)
 		return out;
 	json_t *v = vars_merge(s);
 	err_init(&e);
-	pb_vars_files_load(pr->play, v, pr->vars_files, NULL, out, &e);
+	pb_vars_files_load(pr->play, v, pr->vars_files, NULL, 0, out, &e);
 	json_decref(v);
 	return out;
 }

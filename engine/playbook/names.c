@@ -62,7 +62,7 @@ static json_t *cached_load(const char *path, json_t *cache, struct err *e)
 /* One vars_files entry: 0 loaded or skipped, 1 no file found (names the
  * paths tried in *tried), negative with e set. */
 static int vf_entry(const struct pb_play *p, const json_t *entry, const struct tmpl_ctx *c,
-                    json_t *cache, json_t *out, struct buf *tried, struct err *e)
+                    json_t *cache, int undef_fatal, json_t *out, struct buf *tried, struct err *e)
 {
 	size_t n = json_is_array(entry) ? json_array_size(entry) : 1;
 	for (size_t i = 0; i < n; i++) {
@@ -72,8 +72,17 @@ static int vf_entry(const struct pb_play *p, const json_t *entry, const struct t
 		if (!json_is_string(nm))
 			return pb_err_at(e, nm, NULL, "vars_files entries must be file names");
 		json_t *r = tmpl_render(json_string_value(nm), c, &te);
-		if (!r && te.code == ERR_UNDEF)
+		if (!r && te.code == ERR_UNDEF && !undef_fatal)
 			return 0; /* not known yet: Ansible skips the entry too */
+		if (!r && te.code == ERR_UNDEF) {
+			char *what = json_dumps(entry, JSON_ENCODE_ANY | JSON_COMPACT);
+			err_set(e, ERR_UNDEF, c->file, c->line, c->col,
+			        "an undefined variable was found when attempting to template the "
+			        "vars_files item %s: %s",
+			        what, te.msg);
+			free(what);
+			return e->code;
+		}
 		if (!r)
 			return err_set(e, te.code, te.file, te.line, te.col, "%s", te.msg);
 		char *path = NULL;
@@ -97,7 +106,7 @@ static int vf_entry(const struct pb_play *p, const json_t *entry, const struct t
 }
 
 int pb_vars_files_load(const struct pb_play *p, const json_t *vars, json_t *cache, const char *host,
-                       json_t *out, struct err *e)
+                       int undef_fatal, json_t *out, struct err *e)
 {
 	const json_t *vf = json_object_get(p->kw, "vars_files");
 	struct tmpl_ctx c = {0};
@@ -115,7 +124,7 @@ int pb_vars_files_load(const struct pb_play *p, const json_t *vars, json_t *cach
 		c.line = sp.line;
 		c.col = sp.col;
 		buf_reset(&tried);
-		rc = vf_entry(p, entry, &c, cache, out, &tried, e);
+		rc = vf_entry(p, entry, &c, cache, undef_fatal, out, &tried, e);
 		if (rc < 0)
 			break;
 		if (rc == 1 && host) {
@@ -148,7 +157,7 @@ int pb_play_vars_begin(struct playbook *pb, const struct pb_play *p, struct err 
 	if (pb->env.vars)
 		json_object_update(ctxvars, (json_t *)pb->env.vars);
 	/* files that need host vars are left to the executor */
-	rc = pb_vars_files_load(p, ctxvars, NULL, NULL, pb->play_vars, e);
+	rc = pb_vars_files_load(p, ctxvars, NULL, NULL, 0, pb->play_vars, e);
 	json_decref(ctxvars);
 	return rc;
 }

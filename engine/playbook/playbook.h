@@ -133,12 +133,13 @@ char *pb_vars_file_path(const char *basedir, const char *name);
  * Each entry (a name, or a list of names of which the first existing file
  * is used) is looked for as pb_vars_file_path does. Loaded files are kept
  * in cache (path -> dict; may be NULL). An entry using a variable not
- * known yet is skipped, as Ansible skips it before facts exist. An entry
- * naming no existing file is skipped when host is NULL, else an error
- * naming the play's file:line:col, the host and the paths tried.
+ * known yet is skipped, as Ansible skips it before facts exist, unless
+ * undef_fatal (the host's facts are gathered): then it is an error. An
+ * entry naming no existing file is skipped when host is NULL, else an
+ * error naming the play's file:line:col, the host and the paths tried.
  */
 int pb_vars_files_load(const struct pb_play *p, const json_t *vars, json_t *cache, const char *host,
-                       json_t *out, struct err *e);
+                       int undef_fatal, json_t *out, struct err *e);
 
 /* The nearest role above t (t included), or NULL. */
 struct pb_role *pb_task_role(const struct pb_task *t);
