@@ -53,7 +53,8 @@
 	X(drain)                                                                                   \
 	X(uncordon)                                                                                \
 	X(k3s_wait_ready)                                                                          \
-	X(etcd_snapshot)
+	X(etcd_snapshot)                                                                           \
+	X(async_status)
 
 #define DECLARE(n) extern const struct module_def module_##n;
 BUILTINS(DECLARE)

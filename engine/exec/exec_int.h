@@ -84,6 +84,10 @@ json_t *exec_loop_items(const struct pb_task *t, const json_t *vars, struct err 
 void exec_include(struct prun *pr, struct pb_task *t, struct hstate **hs, int n);
 void exec_flush_handlers(struct prun *pr, struct hstate **hs, int n);
 void exec_parallel(int n, int forks, void (*fn)(void *ud, int i), void *ud);
+/* throttle: at most limit hosts inside enter/leave for task t at once
+ * (limit <= 0: no bound). */
+void exec_throttle_enter(const struct pb_task *t, long limit);
+void exec_throttle_leave(const struct pb_task *t, long limit);
 int exec_tag_selected(struct prun *pr, const struct pb_task *t);
 
 /* One task on one host (task.c, task_env.c). */
@@ -109,6 +113,15 @@ int exec_kw_bool(struct prun *pr, const struct pb_task *t, const char *k, const 
                  int def);
 char *exec_kw_str(struct prun *pr, const struct pb_task *t, const char *k, const json_t *vars);
 long exec_kw_int(struct item_run *ir, const char *k, long def);
+/* module_defaults that apply to m for this task, templated (task_args.c).
+ * New dict, or NULL with e set (a bad module_defaults entry). */
+struct module_def;
+json_t *exec_module_defaults(struct item_run *ir, const struct module_def *m, struct err *e);
+/* async: S on a task (async.c): poll 0 starts it in the background, poll P
+ * waits for it, checking every P seconds, at most S seconds. Fills result
+ * like m->run; same return. */
+int exec_async_run(struct item_run *ir, struct task_ctx *ctx, const struct module_def *m,
+                   const json_t *args, long async_s, json_t *result, struct err *e);
 /* The inventory vars of a host, for the pool's pct resolution (borrowed). */
 const json_t *exec_resolve_vars(void *ud, const char *host);
 /* Connection vars for target (the host or its delegate). New dict. */

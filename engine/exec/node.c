@@ -106,6 +106,50 @@ int exec_tag_selected(struct prun *pr, const struct pb_task *t)
 	return run;
 }
 
+/* throttle: hosts running the same task at once, across worker threads and
+ * strategies (free runs each host on its own thread). Runs are sequential,
+ * so one table serves the process; keys are the task's address. */
+static pthread_mutex_t throttle_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t throttle_cond = PTHREAD_COND_INITIALIZER;
+static json_t *throttle_busy;
+
+void exec_throttle_enter(const struct pb_task *t, long limit)
+{
+	char key[32];
+	if (limit <= 0)
+		return;
+	snprintf(key, sizeof(key), "%p", (const void *)t);
+	pthread_mutex_lock(&throttle_lock);
+	while (json_integer_value(json_object_get(throttle_busy, key)) >= limit)
+		pthread_cond_wait(&throttle_cond, &throttle_lock);
+	if (!throttle_busy) /* freed by the last leave, maybe while we waited */
+		throttle_busy = json_object();
+	json_object_set_new(
+	    throttle_busy, key,
+	    json_integer(json_integer_value(json_object_get(throttle_busy, key)) + 1));
+	pthread_mutex_unlock(&throttle_lock);
+}
+
+void exec_throttle_leave(const struct pb_task *t, long limit)
+{
+	char key[32];
+	if (limit <= 0)
+		return;
+	snprintf(key, sizeof(key), "%p", (const void *)t);
+	pthread_mutex_lock(&throttle_lock);
+	json_int_t n = json_integer_value(json_object_get(throttle_busy, key)) - 1;
+	if (n > 0)
+		json_object_set_new(throttle_busy, key, json_integer(n));
+	else
+		json_object_del(throttle_busy, key);
+	if (!json_object_size(throttle_busy)) {
+		json_decref(throttle_busy); /* nothing left running: no leak at exit */
+		throttle_busy = NULL;
+	}
+	pthread_cond_broadcast(&throttle_cond);
+	pthread_mutex_unlock(&throttle_lock);
+}
+
 struct task_job {
 	struct prun *pr;
 	struct pb_task *t;

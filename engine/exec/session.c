@@ -143,6 +143,7 @@ int session_open(struct session *s, struct cli *c, enum out_kind kind, struct er
 	x->inventory_dir = s->inventory_dir;
 	x->hooks = s->hooks;
 	signal(SIGINT, on_sigint);
+	output_mask_stderr(1); /* no_log values out of -vvv command lines */
 	return 0;
 }
 
@@ -154,6 +155,7 @@ int session_add_playbook_dir(struct session *s, const char *dir, struct err *e)
 void session_close(struct session *s)
 {
 	signal(SIGINT, SIG_DFL);
+	output_mask_stderr(0);
 	if (s->pool)
 		conn_pool_free(s->pool);
 	output_free(s->out);

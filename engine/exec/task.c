@@ -67,13 +67,15 @@ static json_t *run_module(struct item_run *ir, const struct module_def *m, const
 	long async_s = exec_kw_int(ir, "async", 0);
 	if (async_s > 0 && (m->flags & MOD_CONTROLLER)) {
 		json_object_set_new(result, "failed", json_true());
-		json_object_set_new(result, "msg", json_string("async is not supported for this task."));
+		json_object_set_new(result, "msg",
+		                    json_string("async is not supported for this task."));
 		goto out;
 	}
 	if (async_s > 0 && ctx.check) {
 		json_object_set_new(result, "failed", json_true());
-		json_object_set_new(result, "msg",
-		                    json_string("check mode and async cannot be used on same task."));
+		json_object_set_new(
+		    result, "msg",
+		    json_string("check mode and async cannot be used on same task."));
 		goto out;
 	}
 	if (ctx.check && !(m->flags & MOD_CHECK_MODE)) {
@@ -114,6 +116,26 @@ out:
 	return result;
 }
 
+/* The module's no_log values (new list). copy's content is no_log in its
+ * argspec, as in Ansible, but Ansible's copy action turns it into a file
+ * before the module runs: it is no secret of the module's and shows in
+ * --diff, so it is not masked here either. */
+static json_t *secrets_of(const struct module_def *m, const json_t *args)
+{
+	json_t *s = module_nolog_values(m, args);
+	const json_t *content = json_object_get(args, "content");
+	size_t i;
+	json_t *v;
+	if (strcmp(m->name, "copy") || !content)
+		return s;
+	json_array_foreach (s, i, v)
+		if (json_equal(v, content)) {
+			json_array_remove(s, i);
+			break;
+		}
+	return s;
+}
+
 /* Args rendered, module_defaults under them, omit stripped, validated;
  * then the module (once). The module's no_log values are masked in its
  * result and, while it runs, in this thread's stderr. */
@@ -146,11 +168,11 @@ static json_t *run_once_attempt(struct item_run *ir)
 	json_object_update_missing(args, defs); /* the task's own args win */
 	vars_strip_omit(args);
 	if (module_validate(m, args, &clean, &e)) {
-		secrets = module_nolog_values(m, args);
+		secrets = secrets_of(m, args);
 		r = err_result("", &e);
 		goto out;
 	}
-	secrets = module_nolog_values(m, clean);
+	secrets = secrets_of(m, clean);
 	output_mask_thread(secrets);
 	r = run_module(ir, m, clean);
 	output_mask_thread(NULL);

@@ -62,4 +62,17 @@ void output_recap(struct output *o, const char *const *hosts, const struct out_s
 /* The status word printed for a loop item label (Ansible's to_text(item)). */
 char *output_item_label(const json_t *item);
 
+/*
+ * no_log masking (mask.c). secrets is a list of strings (module_nolog_values).
+ * output_mask_text/json replace each occurrence by "********" (in dict keys
+ * too) and return a new string / new reference. output_mask_thread sets the
+ * secrets masked in the calling thread's stderr writes (borrowed until the
+ * next call; NULL ends it and flushes what was held). output_mask_stderr(1)
+ * routes stderr through that filter (once per session; 0 restores it).
+ */
+char *output_mask_text(const char *s, const json_t *secrets);
+json_t *output_mask_json(const json_t *v, const json_t *secrets);
+void output_mask_thread(const json_t *secrets);
+void output_mask_stderr(int on);
+
 #endif
