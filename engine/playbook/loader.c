@@ -142,6 +142,7 @@ struct pb_task *pb_task_new(struct playbook *pb, enum pb_kind kind, json_t *kw,
 	t->kind = kind;
 	t->kw = kw ? json_incref(kw) : json_object();
 	t->parent = parent;
+	t->play = parent ? parent->play : pb->cur_play;
 	t->basedir = xstrdup(basedir);
 	t->args = json_object();
 	if (kw)

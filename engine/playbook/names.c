@@ -144,28 +144,28 @@ int pb_vars_files_load(const struct pb_play *p, const json_t *vars, json_t *cach
 	return rc;
 }
 
-int pb_play_vars_begin(struct playbook *pb, const struct pb_play *p, struct err *e)
+int pb_play_vars_begin(struct playbook *pb, struct pb_play *p, struct err *e)
 {
 	json_t *ctxvars = json_deep_copy(p->import_vars);
 	int rc;
-	json_decref(pb->play_vars);
+	json_decref(p->static_vars);
+	pb->cur_play = p;
 	json_object_update(ctxvars, json_object_get(p->kw, "vars"));
 	json_object_set_new(ctxvars, "playbook_dir", json_string(pb->dir));
 	json_object_set_new(ctxvars, "ansible_version", vars_ansible_version());
 	json_object_set_new(ctxvars, "ansible_play_name", json_string(p->name));
-	pb->play_vars = json_deep_copy(ctxvars);
+	p->static_vars = json_deep_copy(ctxvars);
 	if (pb->env.vars)
 		json_object_update(ctxvars, (json_t *)pb->env.vars);
 	/* files that need host vars are left to the executor */
-	rc = pb_vars_files_load(p, ctxvars, NULL, NULL, 0, pb->play_vars, e);
+	rc = pb_vars_files_load(p, ctxvars, NULL, NULL, 0, p->static_vars, e);
 	json_decref(ctxvars);
 	return rc;
 }
 
 void pb_play_vars_end(struct playbook *pb)
 {
-	json_decref(pb->play_vars);
-	pb->play_vars = NULL;
+	pb->cur_play = NULL;
 }
 
 /* Vars of the blocks, roles and imports above t (t included), outermost
@@ -200,8 +200,9 @@ int pb_render_name(struct playbook *pb, const struct pb_task *t, const json_t *l
 		*out = xstrdup(name);
 		return 0;
 	}
-	json_t *vars = pb->play_vars ? json_deep_copy(pb->play_vars) : json_object();
-	if (!pb->play_vars)
+	const json_t *sv = pb->cur_play ? pb->cur_play->static_vars : NULL;
+	json_t *vars = sv ? json_deep_copy(sv) : json_object();
+	if (!sv)
 		json_object_set_new(vars, "playbook_dir", json_string(pb->dir));
 	ancestors_vars(t, vars);
 	if (json_is_object(local))

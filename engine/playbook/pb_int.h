@@ -31,9 +31,9 @@ int pb_role_import(struct playbook *pb, struct pb_task *t, struct pb_list *out, 
 int pb_roles_load(struct playbook *pb, struct pb_play *p, const json_t *roles, struct pb_list *out,
                   struct err *e);
 /* The parse-time vars of play p (names.c): its vars and import vars, the
- * vars_files that resolve without host vars; kept in pb->play_vars while
- * the play loads. */
-int pb_play_vars_begin(struct playbook *pb, const struct pb_play *p, struct err *e);
+ * vars_files that resolve without host vars, into p->static_vars; p is
+ * pb->cur_play until pb_play_vars_end. */
+int pb_play_vars_begin(struct playbook *pb, struct pb_play *p, struct err *e);
 void pb_play_vars_end(struct playbook *pb);
 /* Render name (an import's file or role) for t (may be NULL) with the
  * parse-time vars, the vars above t, local (may be NULL) and extra vars.

@@ -294,6 +294,7 @@ void playbook_free(struct playbook *pb)
 		struct pb_play *p = pb->plays[i];
 		json_decref(p->kw);
 		json_decref(p->import_vars);
+		json_decref(p->static_vars);
 		free(p->name);
 		free(p->hosts);
 		free(p->basedir);
@@ -326,7 +327,6 @@ void playbook_free(struct playbook *pb)
 		free(r);
 	}
 	pthread_mutex_destroy(&pb->lock);
-	json_decref(pb->play_vars);
 	free(pb->all);
 	free(pb->roles);
 	free(pb->plays);

@@ -60,6 +60,7 @@ struct pb_task {
 	json_t *kw;             /* the task's YAML dict (owned reference) */
 	struct pb_task *parent; /* enclosing block, or NULL */
 	struct pb_role *role;   /* set on a role's body block */
+	struct pb_play *play;   /* the play it belongs to (NULL ad hoc) */
 	json_t *inc_params;     /* a run-time include's body: the loop item, as
 	                         * include params (NULL when none) */
 	struct pb_list block, rescue, always;
@@ -77,6 +78,7 @@ struct pb_play {
 	char *basedir;
 	struct srcpos pos;
 	json_t *import_vars; /* vars given to import_playbook, {} */
+	json_t *static_vars; /* what its import names are rendered with (names.c) */
 };
 
 /* Which names are modules, and whether they take free-form text. */
@@ -99,7 +101,8 @@ struct playbook {
 	int nall;
 	struct pb_role **roles;
 	int nroles;
-	json_t *play_vars; /* while loading a play: what its imports are rendered with */
+	struct pb_play *cur_play; /* whose tasks are being loaded (imports render with
+	                           * its static_vars) */
 	pthread_mutex_t lock;
 };
 

@@ -409,26 +409,32 @@ int pb_include_load(struct playbook *pb, struct pb_task *inc, const char *file, 
                     struct pb_task **out, struct pb_list *handlers, struct err *e)
 {
 	struct pb_task *b = include_body(pb, inc);
+	struct pb_play *was = pb->cur_play;
+	char *names[5] = {NULL}, *path = NULL, *d = NULL;
+	json_t *doc = NULL;
+	int rc = 0;
 	*out = b;
+	pb->cur_play = inc->play; /* imports in what is included render with its vars */
 	if (inc->kind == PB_INCLUDE_ROLE) {
 		struct role_req q;
-		char *names[5] = {NULL};
-		int rc = role_req_from_args(pb, inc, args, &q, names, e);
+		rc = role_req_from_args(pb, inc, args, &q, names, e);
 		q.name = file;
 		if (!rc)
 			rc = role_load(pb, &q, b, &b->block, handlers, e);
-		for (int i = 0; i < 5; i++)
-			free(names[i]);
-		return rc;
+		goto out;
 	}
-	char *path = pb_resolve(pb, inc->basedir, file, "tasks");
-	if (!path)
-		return err_set(e, ERR_IO, inc->pos.file, inc->pos.line, inc->pos.col,
-		               "could not find or access '%s' (looked in %s)", file, inc->basedir);
-	json_t *doc = yaml_load_file(path, e);
-	char *d = xstrdup(path);
-	int rc =
-	    doc ? pb_load_list(pb, doc, NULL, b, dirname(d), inc->handler, &b->block, e) : ERR_IO;
+	if (!(path = pb_resolve(pb, inc->basedir, file, "tasks"))) {
+		rc = err_set(e, ERR_IO, inc->pos.file, inc->pos.line, inc->pos.col,
+		             "could not find or access '%s' (looked in %s)", file, inc->basedir);
+		goto out;
+	}
+	doc = yaml_load_file(path, e);
+	d = xstrdup(path);
+	rc = doc ? pb_load_list(pb, doc, NULL, b, dirname(d), inc->handler, &b->block, e) : ERR_IO;
+out:
+	pb->cur_play = was;
+	for (int i = 0; i < 5; i++)
+		free(names[i]);
 	free(d);
 	free(path);
 	json_decref(doc);
