@@ -58,7 +58,7 @@ long long mod_int(const json_t *args, const char *key)
 
 void mod_mode_str(unsigned mode, char out[8])
 {
-	snprintf(out, 8, "%04o", mode & 07777);
+	snprintf(out, 8, "0%03o", mode & 07777);
 }
 
 /* The bits one of u, g, o stands for, and where its rwx sit. */

@@ -29,7 +29,8 @@ long long mod_int(const json_t *args, const char *key);
  * message in why.
  */
 int mod_mode_parse(const json_t *v, unsigned cur, int isdir, unsigned *out, struct buf *why);
-/* "0644" */
+/* "0644", "04755": a leading 0 always, as Ansible's file results show a
+ * mode (stat's "mode" has four digits: "4755"). */
 void mod_mode_str(unsigned mode, char out[8]);
 
 /* What one `stat` of a path on the target says. */

@@ -305,13 +305,31 @@ out:
 	return ret;
 }
 
-static int copy_remote_src(struct task_ctx *ctx, const json_t *args, json_t *result, struct err *e)
+/* mode: preserve is the source's own mode (Ansible): args with that mode
+ * as a number, or a new reference to args when mode is something else. */
+static json_t *with_src_mode(const json_t *args, unsigned mode)
+{
+	const char *m = mod_str(args, "mode");
+	if (!m || strcmp(m, "preserve"))
+		return json_incref((json_t *)args);
+	json_t *a = json_deep_copy(args);
+	json_object_set_new(a, "mode", json_integer(mode & 07777));
+	return a;
+}
+
+static int copy_remote_src(struct task_ctx *ctx, const json_t *args0, json_t *result, struct err *e)
 {
 	struct buf data = BUF_INIT;
-	const char *src = mod_str(args, "src");
+	const char *src = mod_str(args0, "src");
 	const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+	struct mod_stat st = {0};
+	json_t *args = NULL;
 	struct err ge;
 	err_init(&ge);
+	if (mod_str(args0, "mode") && !strcmp(mod_str(args0, "mode"), "preserve") &&
+	    mod_stat(ctx, src, 0, &st, e) < 0)
+		return e->code;
+	args = with_src_mode(args0, st.mode);
 	/* Through the controller: simple and correct for the config-file sizes
 	 * copy is used for; big artefacts belong to get_url or unarchive. */
 	int ret = conn_get(ctx->conn, src, &data, &ctx->exec, &ge);
@@ -325,6 +343,8 @@ static int copy_remote_src(struct task_ctx *ctx, const json_t *args, json_t *res
 		    mod_copy_data(ctx, args, data.s ? data.s : "", data.len, base, src, result, e);
 	}
 	buf_release(&data);
+	mod_stat_release(&st);
+	json_decref(args);
 	return ret;
 }
 
@@ -363,7 +383,9 @@ static int copy_run(struct task_ctx *ctx, const json_t *args, json_t *result, st
 		goto out;
 	}
 	const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
-	ret = mod_copy_data(ctx, args, data, len, base, path, result, e);
+	json_t *a = with_src_mode(args, sb.st_mode);
+	ret = mod_copy_data(ctx, a, data, len, base, path, result, e);
+	json_decref(a);
 out:
 	free(path);
 	free(data);

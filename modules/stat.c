@@ -31,7 +31,8 @@ static json_t *stat_json(const char *path, const struct mod_stat *st, const char
 	size_t n;
 	add_bool(o, "exists", 1);
 	json_object_set_new(o, "path", json_string(path));
-	mod_mode_str(st->mode, m);
+	/* stat says "%04o" where the file modules say "0%03o" (Ansible) */
+	snprintf(m, sizeof(m), "%04o", st->mode & 07777);
 	json_object_set_new(o, "mode", json_string(m));
 	add_bool(o, "isdir", S_ISDIR(r));
 	add_bool(o, "isreg", S_ISREG(r));
@@ -87,10 +88,13 @@ static int stat_run(struct task_ctx *ctx, const json_t *args, json_t *result, st
 	int ret;
 	memset(&st, 0, sizeof(st));
 	mod_stat_cmd(&cmd, "@", path, 0);
-	/* follow: report on what a link points at, as os.stat would */
+	/* follow: report on what a link points at, as os.stat would; a
+	 * dangling link does not exist then */
 	if (mod_bool(args, "follow"))
-		buf_adds(&cmd, "[ -L \"$p\" ] && [ -e \"$p\" ] && { printf '@ S '; stat -L -c "
-		               "'%f %u %g %s %Y %X %Z %i %d %h %U %G' -- \"$p\"; }\n");
+		buf_adds(&cmd,
+		         "[ -L \"$p\" ] && if [ -e \"$p\" ]; then printf '@ S '; stat -L -c "
+		         "'%f %u %g %s %Y %X %Z %i %d %h %U %G' -- \"$p\"; else echo '@ S -'; "
+		         "fi\n");
 	buf_adds(&cmd, "if [ -e \"$p\" ] || [ -L \"$p\" ]; then printf '@ A '; "
 	               "[ -r \"$p\" ] && printf r || printf -; [ -w \"$p\" ] && printf w || "
 	               "printf -; [ -x \"$p\" ] && echo x || echo -; "

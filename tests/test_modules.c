@@ -550,6 +550,25 @@ static void test_copy_src_and_dirs(void **state)
 	r = run("copy", "{\"src\": \"no-such-file\", \"dest\": \"%s\"}", P("cdir"));
 	assert_true(failed(r));
 	json_decref(r);
+	/* mode: preserve takes the source's mode, from the controller or the host */
+	r = run("copy", "{\"src\": \"sysv-init.sh\", \"dest\": \"%s\", \"mode\": \"preserve\"}",
+	        P("cdir/kept.sh"));
+	assert_string_equal(s(r, "mode"), "0755");
+	expect_ok(r, 1);
+	chmod(P("cdir/kept.sh"), 0750);
+	r = run("copy",
+	        "{\"src\": \"%s\", \"dest\": \"%s\", \"mode\": \"preserve\", \"remote_src\": true}",
+	        P("cdir/kept.sh"), P("cdir/kept2.sh"));
+	assert_string_equal(s(r, "mode"), "0750");
+	expect_ok(r, 1);
+	/* file results write a setuid mode "04755", stat "4755" (Ansible) */
+	r = run("copy", "{\"content\": \"x\", \"dest\": \"%s\", \"mode\": \"04755\"}",
+	        P("cdir/suid"));
+	assert_string_equal(s(r, "mode"), "04755");
+	expect_ok(r, 1);
+	r = run("stat", "{\"path\": \"%s\"}", P("cdir/suid"));
+	assert_string_equal(s(json_object_get(r, "stat"), "mode"), "4755");
+	expect_ok(r, 0);
 }
 
 static void test_copy_tree(void **state)
@@ -840,6 +859,14 @@ static void test_stat(void **state)
 	expect_ok(r, 0);
 	r = run("stat", "{\"path\": \"%s\"}", dir);
 	assert_true(json_is_true(json_object_get(json_object_get(r, "stat"), "isdir")));
+	expect_ok(r, 0);
+	/* a dangling link exists as a link, and not at all when followed */
+	assert_int_equal(symlink("nowhere", P("dangling")), 0);
+	r = run("stat", "{\"path\": \"%s\"}", P("dangling"));
+	assert_true(json_is_true(json_object_get(json_object_get(r, "stat"), "islnk")));
+	expect_ok(r, 0);
+	r = run("stat", "{\"path\": \"%s\", \"follow\": true}", P("dangling"));
+	assert_false(json_is_true(json_object_get(json_object_get(r, "stat"), "exists")));
 	expect_ok(r, 0);
 }
 
