@@ -11,15 +11,26 @@
 #   openssh  the floor for a process-per-command design: `ssh true` through
 #            an already open OpenSSH ControlMaster per host
 #
+# Each variant runs REPEAT times, interleaved (pool, drover, ansible,
+# openssh, then again), so a load spike on a shared machine hits every
+# variant alike. Every run prints its wall time, the CPU of the client (the
+# process tree the run started) and the CPU the sshd's spent serving it;
+# the end prints the medians, the ratios and the machine. The servers run
+# on the same machine as the client: with few CPUs, their CPU is part of
+# every variant's wall time (see bench/ssh/README.md).
+#
 # usage: bench/ssh/bench.sh [pool|drover|ansible|openssh|all]...  (default all)
-# env:   HOSTS=10 TASKS=20 FORKS=10 PORT=2299 NET=127.0.2 BUILD=build-bench
+# env:   REPEAT=3 HOSTS=10 TASKS=20 FORKS=10 PORT=2299 NET=127.0.2
+#        BUILD=build-bench (built as Release when it has no drover yet)
 #        BENCH_USER=droverbench (a local user with /bin/sh as login shell, so
 #        no shell rc files are timed; created for the run when missing, and
 #        removed again afterwards)
-# Needs root (it starts sshd), openssh-server, openssh-client, ansible-core.
+# Needs root (it starts sshd), openssh-server, openssh-client, ansible-core,
+# bc, pkg-config and the build dependencies.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+REPEAT=${REPEAT:-3}
 HOSTS=${HOSTS:-10}
 TASKS=${TASKS:-20}
 FORKS=${FORKS:-10}
@@ -30,30 +41,30 @@ BENCH_USER=${BENCH_USER:-droverbench}
 WHAT=${*:-all}
 
 case $NET in 127.*) ;; *) echo "bench: NET must be a loopback prefix (127.x.y)" >&2; exit 2 ;; esac
+case $REPEAT in '' | *[!0-9]* | 0) echo "bench: REPEAT must be a positive number" >&2; exit 2 ;; esac
 
 WORK=$(mktemp -d /tmp/drover-bench-XXXXXX)
 chmod 711 "$WORK"
 CREATED_USER=
+CG='' CG_DIR=''
+close_masters() { # ask every OpenSSH master under $WORK to exit
+	local s
+	for s in "$WORK"/cm-* "$WORK"/cp/*; do
+		if [ -S "$s" ]; then ssh -o ControlPath="$s" -O exit bench >/dev/null 2>&1 || true; fi
+	done
+}
 cleanup() {
+	close_masters
 	for ((i = 1; i <= HOSTS; i++)); do
 		sh "$ROOT/tests/conn/sshd.sh" stop "$WORK/sshd$i" 2>/dev/null || true
 	done
+	cg_remove
 	[ -z "$CREATED_USER" ] || sh "$ROOT/tests/conn/sshd.sh" deluser "$CREATED_USER"
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 want() { [[ " $WHAT " == *" $1 "* || " $WHAT " == *" all "* ]]; }
-
-timed() { # timed LABEL CMD...: run CMD, print its wall time
-	local label=$1 t0 t1
-	shift
-	t0=$(date +%s.%N)
-	"$@" >"$WORK/$label.out" 2>&1 || { echo "$label failed:" >&2; tail -20 "$WORK/$label.out" >&2; return 1; }
-	t1=$(date +%s.%N)
-	printf '%-8s %d hosts x %d tasks, forks %d: %.3f s\n' "$label" "$HOSTS" "$TASKS" "$FORKS" \
-		"$(echo "$t1 - $t0" | bc)"
-}
 
 start_hosts() {
 	if ! id "$BENCH_USER" >/dev/null 2>&1; then
@@ -104,41 +115,168 @@ build() {
 		-lpthread -lm -o "$WORK/bench_pool"
 }
 
-openssh_floor() {
-	local i t
+# The sshd's run in a cgroup of their own, so the CPU spent serving a run
+# (listeners, sessions and the commands they fork) can be read off it.
+# cgroup v1 (cpuacct) or v2; without either the column shows "n/a".
+cg_setup() {
+	local base i
+	if [ -f /sys/fs/cgroup/cpuacct/cpuacct.usage ]; then
+		base=/sys/fs/cgroup/cpuacct
+	elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		base=/sys/fs/cgroup
+	elif [ -f /sys/fs/cgroup/unified/cgroup.procs ]; then
+		base=/sys/fs/cgroup/unified
+	else
+		return 0
+	fi
+	CG_DIR=$base/$(basename "$WORK")
+	mkdir "$CG_DIR" 2>/dev/null || { CG_DIR=; return 0; }
+	for ((i = 1; i <= HOSTS; i++)); do
+		cat "$WORK/sshd$i/sshd.pid" >"$CG_DIR/cgroup.procs" 2>/dev/null || return 0
+	done
+	CG=$CG_DIR
+}
+
+cg_remove() {
+	local n
+	[ -n "${CG_DIR:-}" ] || return 0
+	for ((n = 0; n < 50; n++)); do
+		rmdir "$CG_DIR" 2>/dev/null && break
+		sleep 0.1
+	done
+	CG_DIR=
+}
+
+sshd_cpu() { # CPU seconds the sshd's have used so far
+	if [ -z "${CG:-}" ]; then
+		echo n/a
+	elif [ -f "$CG/cpuacct.usage" ]; then
+		echo "scale=3; $(cat "$CG/cpuacct.usage") / 1000000000" | bc
+	else
+		echo "scale=3; $(sed -n 's/^usage_usec //p' "$CG/cpu.stat") / 1000000" | bc
+	fi
+}
+
+# Wait (up to 5 s) until every session of the last run has ended, so that
+# no run pays for the last one's teardown.
+sessions_done() {
+	local i n
+	for ((n = 0; n < 100; n++)); do
+		for ((i = 1; i <= HOSTS; i++)); do
+			[ -z "$(ps -o pid= --ppid "$(cat "$WORK/sshd$i/sshd.pid")")" ] || break
+		done
+		[ $i -le "$HOSTS" ] || return 0
+		sleep 0.05
+	done
+}
+
+run_openssh() {
+	local i t pids
 	for ((i = 1; i <= HOSTS; i++)); do
 		ssh -MNf -o ControlPath="$WORK/cm-$i" -o UserKnownHostsFile="$WORK/known_hosts" \
 			-o BatchMode=yes -i "$KEY" -p "$PORT" "$BENCH_USER@$NET.$i"
 	done
 	for ((t = 1; t <= TASKS; t++)); do
+		pids=()
 		for ((i = 1; i <= HOSTS; i++)); do
 			ssh -o ControlPath="$WORK/cm-$i" -p "$PORT" "$BENCH_USER@$NET.$i" true &
+			pids+=($!)
 		done
-		wait
+		# the pids, not a bare `wait`: that would also wait for the
+		# output's tee (a process substitution) and never return
+		for i in "${pids[@]}"; do wait "$i" || return 1; done
 	done
-	for ((i = 1; i <= HOSTS; i++)); do
-		ssh -o ControlPath="$WORK/cm-$i" -O exit "$NET.$i" 2>/dev/null || true
+	close_masters
+}
+
+run_pool() {
+	# shellcheck disable=SC2046
+	"$WORK/bench_pool" "$BENCH_USER" "$KEY" "$WORK/known_hosts" "$PORT" "$TASKS" "$FORKS" \
+		$(for ((i = 1; i <= HOSTS; i++)); do echo "$NET.$i"; done)
+}
+
+run_drover() {
+	"$BUILD/drover" run -i "$WORK/inventory.ini" -f "$FORKS" "$WORK/play.yml"
+}
+
+run_ansible() {
+	ANSIBLE_PIPELINING=1 ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s" \
+		ANSIBLE_CONTROL_PATH_DIR="$WORK/cp" ANSIBLE_FORKS="$FORKS" \
+		ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_NOCOLOR=1 \
+		/usr/bin/ansible-playbook -i "$WORK/inventory.ini" "$WORK/play.yml"
+	# every run starts cold, as drover's does: no master left from the last
+	close_masters
+}
+
+# measure REP VARIANT: one run; appends "VARIANT WALL" to $WORK/times
+measure() {
+	local rep=$1 v=$2 c0 c1 t u s
+	sessions_done
+	c0=$(sshd_cpu)
+	TIMEFORMAT='%R %U %S'
+	if ! { time "run_$v" >"$WORK/$v.out" 2>&1; } 2>"$WORK/$v.time"; then
+		echo "$v failed:" >&2
+		tail -20 "$WORK/$v.out" >&2
+		return 1
+	fi
+	sessions_done
+	c1=$(sshd_cpu)
+	read -r t u s <"$WORK/$v.time"
+	u=$(echo "$u + $s" | bc)
+	[ "$c0" = n/a ] || c1=$(printf '%.3f' "$(echo "$c1 - $c0" | bc)")
+	printf '%-4s %-8s %9.3f %14.3f %13s\n' "$rep" "$v" "$t" "$u" "$c1"
+	echo "$v $t $u $c1" >>"$WORK/times"
+	if [ "$v" = pool ]; then sed "s/^/              /" "$WORK/pool.out"; fi
+}
+
+median() { # median VARIANT [COLUMN]: the median wall time (2), client CPU (3)
+	# or sshd CPU (4) of its runs
+	awk -v v="$1" -v c="${2:-2}" '$1 == v && $c != "n/a" { print $c }' "$WORK/times" | sort -g |
+		awk '{ a[NR] = $1 } END { if (NR) printf "%.3f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+summary() {
+	local v m md
+	echo
+	echo "medians of $REPEAT    wall (s)  client cpu (s)  sshd cpu (s)"
+	for v in pool drover ansible openssh; do
+		m=$(median $v)
+		[ -z "$m" ] || printf '     %-8s %9.3f %14.3f %13s\n' "$v" "$m" "$(median $v 3)" \
+			"$(median $v 4 | grep . || echo n/a)"
 	done
+	md=$(median drover)
+	[ -n "$md" ] || return 0
+	m=$(median drover 4)
+	[ -z "$m" ] || printf 'CPU bound on this machine: drover needs %.3f s of CPU (its own and the\nsshd'"'"'s), %.3f s of wall time on %d CPUs at the very least\n' \
+		"$(echo "$(median drover 3) + $m" | bc)" "$(echo "($(median drover 3) + $m) / $(nproc)" | bc -l)" "$(nproc)"
+	for v in ansible openssh; do
+		m=$(median $v)
+		[ -z "$m" ] || printf '%-8s / drover = %.1fx   (drover / %s = %.4f)\n' "$v" \
+			"$(echo "$m / $md" | bc -l)" "$v" "$(echo "$md / $m" | bc -l)"
+	done
+	m=$(median ansible)
+	[ -z "$m" ] || echo "target: ansible / drover >= 50x:" \
+		"$(echo "$m / $md >= 50" | bc | sed 's/1/met/; s/0/NOT met/')"
 }
 
 start_hosts
+cg_setup
 build
 # results also go to bench/results/ (not tracked), one file per run
 mkdir -p "$ROOT/bench/results"
 exec > >(tee "$ROOT/bench/results/ssh-$(date -u +%Y%m%dT%H%M%SZ).txt")
-if want pool; then
-	"$WORK/bench_pool" "$BENCH_USER" "$KEY" "$WORK/known_hosts" "$PORT" "$TASKS" "$FORKS" \
-		$(for ((i = 1; i <= HOSTS; i++)); do echo "$NET.$i"; done)
-fi
-if want drover; then
-	timed drover "$BUILD/drover" run -i "$WORK/inventory.ini" -f "$FORKS" "$WORK/play.yml"
-fi
-if want ansible; then
-	ANSIBLE_PIPELINING=1 ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s" \
-		ANSIBLE_CONTROL_PATH_DIR="$WORK/cp" ANSIBLE_FORKS="$FORKS" \
-		ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_NOCOLOR=1 \
-		timed ansible /usr/bin/ansible-playbook -i "$WORK/inventory.ini" "$WORK/play.yml"
-fi
-if want openssh; then
-	timed openssh openssh_floor
-fi
+echo "drover ssh fan-out: $HOSTS hosts x $TASKS tasks, forks $FORKS, $REPEAT runs each"
+echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
+	"$(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "drover $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')," \
+	"$(ssh -V 2>&1), $(/usr/bin/ansible-playbook --version 2>/dev/null | head -1 || echo 'no ansible')"
+echo
+echo "run  variant   wall (s)  client cpu (s)  sshd cpu (s)"
+: >"$WORK/times"
+for ((r = 1; r <= REPEAT; r++)); do
+	for v in pool drover ansible openssh; do
+		if want $v; then measure "$r" "$v"; fi
+	done
+done
+summary
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
