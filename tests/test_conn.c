@@ -507,6 +507,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_su_never_asks, su_setup, su_teardown),
 	    cmocka_unit_test_setup_teardown(test_become_flags_exe, su_setup, su_teardown),
 	    cmocka_unit_test_setup_teardown(test_pct_su_password, su_setup, su_teardown),
+	    cmocka_unit_test_setup_teardown(test_su_localized_prompts, su_setup, su_teardown),
 	    cmocka_unit_test(test_ssh_password_login),
 	    cmocka_unit_test(test_ssh_sshd_killed),
 	};

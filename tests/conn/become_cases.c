@@ -493,3 +493,39 @@ static void test_pct_su_password(void **state)
 	conn_pool_free(pool);
 	json_decref(node);
 }
+
+/* su's prompt in other languages and forms (Ansible's list): a stand-in su
+ * (become_exe) that asks with $PROMPT, checks the password it reads on the
+ * terminal and then runs the command as su would. */
+static void test_su_localized_prompts(void **state)
+{
+	static const char *const prompts[] = {"Пароль: ", "Mot de passe : ", "密码：",
+	                                      "drovsu's password:", "PASSWORD:"};
+	struct conn_pool *pool;
+	struct conn *c = local_conn(&pool);
+	struct conn_exec_opts o = su_opts("sekrit word");
+	struct conn_result r;
+	char exe[300], msg[2600];
+	struct err e;
+	size_t i;
+
+	(void)state;
+	snprintf(exe, sizeof(exe), "%s/fake-su", tmpdir);
+	assert_int_equal(sh("printf '%%s\\n' '#!/bin/sh' 'printf \"%%s\" \"$PROMPT\"' "
+	                    "'IFS= read -r pw' '[ \"$pw\" = \"sekrit word\" ] || "
+	                    "{ echo; echo \"su: Authentication failure\"; exit 1; }' "
+	                    "'echo' 'exec /bin/sh -c \"$3\"' > '%s' && chmod 755 '%s'",
+	                    exe, exe),
+	                 0);
+	o.become_exe = exe;
+	for (i = 0; i < sizeof(prompts) / sizeof(prompts[0]); i++) {
+		setenv("PROMPT", prompts[i], 1);
+		err_init(&e);
+		if (conn_exec(c, "echo ran", &o, &r, &e))
+			fail_msg("prompt '%s': %s", prompts[i], err_format(&e, msg, sizeof(msg)));
+		assert_string_equal(buf_str(&r.out), "ran\n");
+		conn_result_release(&r);
+	}
+	unsetenv("PROMPT");
+	conn_pool_free(pool);
+}
