@@ -197,7 +197,9 @@ static struct pb_task *include_load(struct prun *pr, struct pb_task *t, struct i
 	pthread_mutex_lock(&pr->x->lock);
 	int rc = pb_include_load(pr->x->pb, t, g->file, args, &body, &hl, &e);
 	for (int i = 0; i < hl.n; i++) {
-		/* a role's handlers are there once, however often it is included */
+		/* a role's handlers are there once, however often it is included
+		 * (Ansible binds a notification to the handler instance loaded
+		 * last before it; drover keeps the first one) */
 		int dup = 0;
 		for (int j = 0; j < pr->handlers.n && !dup; j++)
 			dup = pr->handlers.v[j]->role && hl.v[i]->role &&

@@ -138,10 +138,11 @@ static json_t *role_vars_file(const char *rpath, const char *sub, const char *ba
 struct role_req {
 	const char *name;
 	const char *tasks_from, *handlers_from, *vars_from, *defaults_from;
-	json_t *params;   /* borrowed */
-	json_t *kw;       /* keywords for the body block, borrowed */
-	const json_t *at; /* where the role was named, for errors */
-	int allow_dup;    /* include_role's allow_duplicates; -1: the role's meta */
+	json_t *params;     /* borrowed */
+	json_t *kw;         /* keywords for the body block, borrowed */
+	const json_t *at;   /* where the role was named, for errors */
+	const json_t *vars; /* the entry's or import's vars: role vars too (NULL) */
+	int allow_dup;      /* include_role's allow_duplicates; -1: the role's meta */
 };
 
 static int role_load_deps(struct playbook *pb, struct pb_role *r, struct pb_task *parent,
@@ -202,6 +203,10 @@ static int role_load(struct playbook *pb, const struct role_req *q, struct pb_ta
 	if (!(r->defaults = role_vars_file(rpath, "defaults", q->defaults_from, e)) ||
 	    !(r->vars = role_vars_file(rpath, "vars", q->vars_from, e)))
 		goto out;
+	/* Ansible adds them to the role's vars, which a public role (roles:,
+	 * import_role, include_role public) shows to the whole play */
+	if (json_is_object(q->vars))
+		json_object_update(r->vars, (json_t *)q->vars);
 	int meta_dup = 0;
 	if (role_load_deps(pb, r, parent, out, handlers, &meta_dup, e))
 		goto out;
@@ -269,6 +274,7 @@ static int role_req_parse(json_t *entry, struct role_req *q, struct err *e)
 	q->name = json_string_value(n);
 	q->params = json_object();
 	q->kw = json_object();
+	q->vars = json_object_get(entry, "vars");
 	const char *k;
 	json_t *v;
 	json_object_foreach (entry, k, v) {
@@ -353,6 +359,7 @@ static int role_req_from_args(struct playbook *pb, const struct pb_task *t, cons
 	const json_t *n = json_object_get(args, "name");
 	memset(q, 0, sizeof(*q));
 	q->at = t->kw;
+	q->vars = json_object_get(t->kw, "vars");
 	q->allow_dup = arg_bool(json_object_get(args, "allow_duplicates"), 1);
 	if (!n)
 		n = json_object_get(args, "role");
