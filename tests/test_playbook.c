@@ -145,6 +145,10 @@ static const struct bad bads[] = {
     {"bad_roles_var.yml", 3, 7, "use include_role"},
     {"bad_import_playbook_var.yml", 1, 3, "'which_playbook' is undefined"},
     {"bad_vars_files_entry.yml", 3, 7, "vars_files entries must be file names"},
+    {"bad_import_loop.yml", 4, 7,
+     "You cannot use loops on 'import_tasks' statements. You should use 'include_tasks'"},
+    {"bad_import_role_loop.yml", 5, 7,
+     "You cannot use loops on 'import_role' statements. You should use 'include_role'"},
 };
 
 static void test_errors_name_position(void **state)

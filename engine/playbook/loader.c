@@ -346,6 +346,16 @@ static int check_include(const struct pb_task *t, const char *a, struct err *e)
 	int role = !strcmp(a, "include_role") || !strcmp(a, "import_role");
 	const char *k;
 	json_t *v;
+	if (!strcmp(a, "import_tasks") || !strcmp(a, "import_role")) {
+		json_object_foreach (t->kw, k, v) {
+			if (!strcmp(k, "loop") || str_startswith(k, "with_"))
+				return pb_err_at(
+				    e, t->kw, k,
+				    "You cannot use loops on '%s' statements. You should "
+				    "use '%s' instead.",
+				    a, role ? "include_role" : "include_tasks");
+		}
+	}
 	if (!strcmp(a, "include_tasks") || !strcmp(a, "include_role")) {
 		json_object_foreach (t->kw, k, v) {
 			if (!pb_in(include_keys, k) && strcmp(k, t->action) &&
