@@ -17,12 +17,15 @@
  *             is setsid, else the job's shell)
  *   JID.meta  result fields known at start, from the controller:
  *             {"module": "shell", "cmd": ..., "strip": true}
- *   JID.cmd, JID.in, JID.out, JID.err
+ *   JID.cmd, JID.in, JID.out, JID.err, JID.pid
  *
  * modules/async_status.c reads them back and builds the module's result.
  * poll 0 returns at once with ansible_job_id, started, finished and
  * results_file; poll P runs async_status every P seconds until the job has
  * finished or S seconds passed, then removes the files, as Ansible does.
+ * A polled job past S is killed by the controller when it gives up (its
+ * own watchdog waits P + 5 more seconds, for a controller that went away),
+ * so the failure is Ansible's "did not complete" and not the watchdog's.
  * Other modules: poll 0 is refused; with poll P they run in the foreground,
  * each of their commands limited to S seconds.
  */
@@ -80,7 +83,7 @@ static const char job_script[] =
     "else\n"
     "  /bin/sh \"$f.cmd\" <\"$f.in\" >\"$f.out\" 2>\"$f.err\" &\n"
     "fi\n"
-    "p=$!\n"
+    "p=$!; echo $p >\"$f.pid\"\n"
     "(trap 'kill $z 2>/dev/null; exit 0' TERM; sleep \"$t\" & z=$!; wait $z;\n"
     "  : >\"$f.killed\"; kill -s KILL -- \"-$p\" 2>/dev/null || kill -s KILL \"$p\") &\n"
     "w=$!\n"
@@ -209,6 +212,26 @@ static void timed_out(json_t *result, long async_s)
 	    json_sprintf("async task did not complete within the requested time - %lds", async_s));
 }
 
+/* The controller gave up on a polled job: stop it (best effort: its
+ * watchdog is the backstop). */
+static void kill_job(struct task_ctx *ctx, const char *results_file)
+{
+	struct buf cmd = BUF_INIT;
+	struct conn_result r = {0};
+	struct err e;
+	if (!results_file)
+		return;
+	err_init(&e);
+	buf_adds(&cmd, "f=");
+	buf_add_shquote(&cmd, results_file);
+	buf_adds(&cmd, "; p=$(cat \"$f.pid\" 2>/dev/null) || exit 0; : >\"$f.killed\"; "
+	               "kill -s KILL -- \"-$p\" 2>/dev/null || kill -s KILL \"$p\" 2>/dev/null; "
+	               "exit 0");
+	conn_exec(ctx->conn, buf_str(&cmd), &ctx->exec, &r, &e);
+	conn_result_release(&r);
+	buf_release(&cmd);
+}
+
 /* poll P: Ansible's _poll_async_result. */
 static int poll_job(struct item_run *ir, struct task_ctx *ctx, const char *jid, long async_s,
                     long poll, json_t *result, struct err *e)
@@ -231,6 +254,7 @@ static int poll_job(struct item_run *ir, struct task_ctx *ctx, const char *jid, 
 		            json_integer_value(json_object_get(st, "finished")));
 	}
 	if (!st || json_integer_value(json_object_get(st, "finished")) != 1) {
+		kill_job(ctx, json_string_value(json_object_get(result, "results_file")));
 		timed_out(result, async_s);
 		json_object_set_new(result, "async_result", st ? json_incref(st) : json_object());
 		output_line(out, "ASYNC FAILED on %s: jid=%s", ctx->host, jid);
@@ -263,7 +287,8 @@ static int run_job(struct item_run *ir, struct task_ctx *ctx, const struct modul
 	meta = json_pack("{ss sO sb}", "module", m->name, "cmd",
 	                 json_object_get(r0, "cmd") ?: json_null(), "strip",
 	                 !json_is_false(json_object_get(args, "strip_empty_ends")));
-	if ((ret = start_job(ctx, &cp, meta, async_s, jid, result, e)) < 0 ||
+	long limit = poll > 0 ? async_s + poll + 5 : async_s;
+	if ((ret = start_job(ctx, &cp, meta, limit, jid, result, e)) < 0 ||
 	    json_object_get(result, "failed"))
 		goto out;
 	json_object_set_new(result, "ansible_job_id", json_string(jid));

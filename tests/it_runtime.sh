@@ -1,0 +1,36 @@
+#!/bin/bash
+# tests/it_runtime.sh: the task runtime keywords' suite playbooks (30
+# throttle, 31 async/poll/async_status, 32 module_defaults) over ssh against
+# a real sshd on loopback (tests/conn/sshd.sh), compared with what
+# ansible-playbook did locally (tests/playbooks/expected/): background jobs
+# must outlive the ssh channel that started them, and results must not
+# depend on the connection.
+set -uo pipefail
+cd "$(dirname "$0")/playbooks"
+: "${DROVER_BIN:?DROVER_BIN must point at the drover binary}"
+fail=0
+tmp=$(mktemp -d)
+sshdir=$tmp/sshd
+trap 'sh ../conn/sshd.sh stop "$sshdir" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+port=$((20000 + RANDOM % 20000))
+if ! sh ../conn/sshd.sh start "$sshdir" 127.0.0.1 $port >"$tmp/sshd.out" 2>&1; then
+	echo "FAIL could not start sshd"; cat "$tmp/sshd.out"; exit 1
+fi
+sed "s|^ansible_connection=local|ansible_connection=ssh\nansible_host=127.0.0.1\nansible_port=$port\nansible_user=root\nansible_ssh_private_key_file=$sshdir/id_ed25519\nansible_host_key_checking=false|" \
+	suite/hosts >"$tmp/hosts_ssh"
+for name in 30_throttle 31_async 32_module_defaults; do
+	args=$(sed -n 's/^# args: //p' "suite/$name.yml" | head -1)
+	eval "timeout 180 \"$DROVER_BIN\" run --output json -i \"$tmp/hosts_ssh\" $args suite/$name.yml" \
+		>"$tmp/out.json" 2>"$tmp/err.txt"
+	rc=$?
+	/usr/bin/python3 normalize.py "$rc" <"$tmp/out.json" >"$tmp/got.txt" 2>>"$tmp/err.txt"
+	if ! diff -u "expected/$name.txt" "$tmp/got.txt" >"$tmp/diff.txt"; then
+		echo "FAIL $name over ssh"
+		head -40 "$tmp/diff.txt"
+		sed 's/^/  stderr: /' "$tmp/err.txt" | head -10
+		fail=1
+	else
+		echo "ok   $name over ssh"
+	fi
+done
+exit $fail
