@@ -536,7 +536,11 @@ static int ssh_exec(struct conn *c, const struct conn_job *cj, struct conn_resul
 
 	job_init(&j, h, r);
 	conn_feed_init(&f, cj);
-	buf_adds(&cmd, "/bin/sh -c ");
+	/* sshd runs this with the login shell's -c. `exec` makes /bin/sh take
+	 * that shell's place instead of being its child: one fork less per
+	 * command on the host, and a timeout's KILL reaches the command's own
+	 * shell rather than an idle parent. */
+	buf_adds(&cmd, "exec /bin/sh -c ");
 	buf_add_shquote(&cmd, cj->cmd);
 
 	pthread_mutex_lock(&h->lock);
