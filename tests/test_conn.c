@@ -472,6 +472,167 @@ static int teardown_tmp(void **state)
 #include "conn/pct_cases.c"
 #include "conn/become_cases.c"
 
+/* ---- lazy connections and reset (wait_for_connection, reboot) ---- */
+
+/* A host that is down: the lazy entry exists without an error, opening it
+ * fails UNREACHABLE as often as asked, and once the host is up the same
+ * pooled entry opens and the executor's later conn_pool_get gets it. */
+static void test_pool_lazy_open(void **state)
+{
+	struct conn_pool *pool = conn_pool_new(NULL);
+	json_t *v = ssh_vars(TEST_USER, NULL);
+	struct conn_result r;
+	struct conn *c, *first;
+	struct err e;
+	int logins;
+
+	(void)state;
+	assert_int_equal(sshd_stop(), 0);
+	err_init(&e);
+	c = conn_pool_lazy(pool, "node1", v, NULL, NULL, &e);
+	assert_non_null(c);
+	assert_int_equal(e.code, 0);
+	assert_false(c->opened);
+	assert_int_equal(conn_open(c, 3, &e), ERR_UNREACH);
+	assert_non_null(strstr(e.msg, "Connection refused"));
+	/* the bounded connect timeout was for that attempt only */
+	assert_null(json_object_get(c->vars, "ansible_ssh_timeout"));
+	first = c;
+	err_init(&e);
+	assert_int_equal(conn_try(&c, "echo pong", NULL, 3, &r, &e), ERR_UNREACH);
+	assert_ptr_equal(c, first); /* never opened: nothing to reset */
+	conn_result_release(&r);
+
+	assert_int_equal(sshd_start(), 0);
+	logins = sshd_logins();
+	err_init(&e);
+	assert_int_equal(conn_try(&c, "echo pong", NULL, 3, &r, &e), 0);
+	assert_string_equal(buf_str(&r.out), "pong\n");
+	conn_result_release(&r);
+	assert_ptr_equal(conn_pool_get(pool, "node1", v, NULL, NULL, &e), c);
+	run_ok(c, "true", NULL, &r);
+	conn_result_release(&r);
+	assert_int_equal(sshd_logins() - logins, 1);
+	json_decref(v);
+	conn_pool_free(pool);
+}
+
+struct reset_worker {
+	struct conn *c;
+	int runs, bad;
+	char why[256];
+};
+
+static void *reset_worker_run(void *arg)
+{
+	struct reset_worker *w = arg;
+	struct conn_result r;
+	struct err e;
+
+	for (int i = 0; i < w->runs; i++) {
+		err_init(&e);
+		if (conn_exec(w->c, "sleep 0.05; echo ok", NULL, &r, &e) ||
+		    strcmp(buf_str(&r.out), "ok\n")) {
+			snprintf(w->why, sizeof(w->why), "%s (out '%s')", e.msg, buf_str(&r.out));
+			w->bad++;
+		}
+		conn_result_release(&r);
+	}
+	return NULL;
+}
+
+/* Resetting a host's session while workers still run commands on it and
+ * other hosts use the pool: nobody crashes or loses a command, the pool
+ * hands out the replacement from then on, and a second reset of the old
+ * entry (another worker that saw it break) gets the same replacement. */
+static void test_pool_reset_in_use(void **state)
+{
+	struct conn_pool *pool = conn_pool_new(NULL);
+	json_t *v = ssh_vars(TEST_USER, NULL);
+	struct reset_worker w[4];
+	struct conn_result r;
+	struct conn *c, *n, *local;
+	struct err e;
+	pthread_t t[4];
+	int i;
+
+	(void)state;
+	err_init(&e);
+	c = conn_pool_get(pool, "node1", v, NULL, NULL, &e);
+	assert_non_null(c);
+	local = conn_pool_get(pool, "localhost", NULL, NULL, NULL, &e);
+	assert_non_null(local);
+	for (i = 0; i < 4; i++) {
+		w[i] = (struct reset_worker){.c = i == 3 ? local : c, .runs = 10};
+		pthread_create(&t[i], NULL, reset_worker_run, &w[i]);
+	}
+	usleep(100000);
+	n = conn_pool_reset(c);
+	assert_ptr_not_equal(n, c);
+	assert_false(n->opened);
+	assert_ptr_equal(conn_pool_reset(c), n);
+	assert_int_equal(conn_open(n, 0, &e), 0);
+	run_ok(n, "echo new", NULL, &r);
+	assert_string_equal(buf_str(&r.out), "new\n");
+	conn_result_release(&r);
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < 4; i++)
+		if (w[i].bad)
+			fail_msg("worker %d: %d bad, last: %s", i, w[i].bad, w[i].why);
+	assert_ptr_equal(conn_pool_get(pool, "node1", v, NULL, NULL, &e), n);
+	assert_ptr_equal(conn_pool_get(pool, "localhost", NULL, NULL, NULL, &e), local);
+	/* an entry never opened is its own reset */
+	local = conn_pool_lazy(pool, "node2", v, NULL, NULL, &e);
+	assert_non_null(local);
+	assert_ptr_equal(conn_pool_reset(local), local);
+	json_decref(v);
+	conn_pool_free(pool);
+}
+
+/* A container that stops under a session (a reboot through pct): the
+ * failure is UNREACHABLE, conn_try resets only the container, and while
+ * `pct status` says stopped each try fails again; once it runs, the next
+ * try works over the same ssh session to the node (no new login). */
+static void test_pct_reset_keeps_node(void **state)
+{
+	struct conn_pool *pool = conn_pool_new(NULL);
+	json_t *node = ssh_vars("root", NULL);
+	struct conn_result r;
+	struct conn *c, *old;
+	struct err e;
+	char msg[2600];
+	int logins;
+
+	(void)state;
+	pct_make("106", "running");
+	c = pct_get(pool, "ct106", "106", node, &e);
+	if (!c)
+		fail_msg("%s", err_format(&e, msg, sizeof(msg)));
+	logins = sshd_logins();
+	pct_make("106", "stopped");
+	old = c;
+	err_init(&e);
+	assert_int_equal(conn_try(&c, "echo pong", NULL, 5, &r, &e), ERR_UNREACH);
+	assert_non_null(strstr(e.msg, "not running"));
+	conn_result_release(&r);
+	assert_ptr_not_equal(c, old);
+	assert_ptr_equal(c->parent, old->parent);
+	err_init(&e);
+	assert_int_equal(conn_try(&c, "echo pong", NULL, 5, &r, &e), ERR_UNREACH);
+	assert_non_null(strstr(e.msg, "status: stopped"));
+	conn_result_release(&r);
+	pct_make("106", "running");
+	err_init(&e);
+	assert_int_equal(conn_try(&c, "echo pong", NULL, 5, &r, &e), 0);
+	assert_string_equal(buf_str(&r.out), "pong\n");
+	conn_result_release(&r);
+	assert_int_equal(sshd_logins(), logins);
+	assert_ptr_equal(pct_get(pool, "ct106", "106", node, &e), c);
+	conn_pool_free(pool);
+	json_decref(node);
+}
+
 int main(void)
 {
 	const struct CMUnitTest local[] = {
@@ -508,8 +669,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_become_flags_exe, su_setup, su_teardown),
 	    cmocka_unit_test_setup_teardown(test_pct_su_password, su_setup, su_teardown),
 	    cmocka_unit_test_setup_teardown(test_su_localized_prompts, su_setup, su_teardown),
+	    cmocka_unit_test_setup_teardown(test_su_pty_timeout, su_setup, su_teardown),
 	    cmocka_unit_test(test_ssh_password_login),
 	    cmocka_unit_test(test_ssh_sshd_killed),
+	    cmocka_unit_test(test_pool_reset_in_use),
+	    cmocka_unit_test(test_pct_reset_keeps_node),
+	    cmocka_unit_test(test_pool_lazy_open),
 	};
 	int fails = 0;
 
