@@ -112,7 +112,8 @@ out:
 static void include_failed(struct prun *pr, struct pb_task *t, struct hstate *h, struct err *e)
 {
 	char msg[2600];
-	json_t *r = json_pack("{sb ss}", "failed", 1, "msg", err_format(e, msg, sizeof(msg)));
+	/* Ansible's failed include says why under "reason" */
+	json_t *r = json_pack("{sb ss}", "failed", 1, "reason", err_format(e, msg, sizeof(msg)));
 	output_result(pr->x->cfg->out, h->name, NULL, t->action, ST_FAILED, r, NULL, 0);
 	json_decref(r);
 	pthread_mutex_lock(&pr->x->lock);
