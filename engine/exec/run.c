@@ -140,7 +140,8 @@ void exec_include(struct prun *pr, struct pb_task *t, struct hstate **hs, int n)
 			continue;
 		if (!banner++) {
 			char *title = pb_task_title(t);
-			output_task_start(pr->x->cfg->out, "TASK", title, t->id);
+			output_task_start(pr->x->cfg->out, t->handler ? "RUNNING HANDLER" : "TASK",
+			                  title, t->id);
 			free(title);
 		}
 		err_init(&e);

@@ -358,8 +358,9 @@ static int check_include(const struct pb_task *t, const char *a, struct err *e)
 	}
 	if (!strcmp(a, "include_tasks") || !strcmp(a, "include_role")) {
 		json_object_foreach (t->kw, k, v) {
+			/* HandlerTaskInclude adds listen */
 			if (!pb_in(include_keys, k) && strcmp(k, t->action) &&
-			    !str_startswith(k, "with_"))
+			    !str_startswith(k, "with_") && !(t->handler && !strcmp(k, "listen")))
 				return pb_err_at(
 				    e, t->kw, k,
 				    "'%s' is not a valid attribute for a %s; to give it to the "
