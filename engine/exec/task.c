@@ -39,6 +39,21 @@ static json_t *err_result(const char *what, const struct err *e)
 	return fail_result("%s%s", what, msg);
 }
 
+/* Where Ansible refuses async: actions on the controller, check mode. */
+static int async_refused(const struct module_def *m, long async_s, int check, json_t *result)
+{
+	const char *why = NULL;
+	if (async_s > 0 && (m->flags & MOD_CONTROLLER))
+		why = "async is not supported for this task.";
+	else if (async_s > 0 && check)
+		why = "check mode and async cannot be used on same task.";
+	if (!why)
+		return 0;
+	json_object_set_new(result, "failed", json_true());
+	json_object_set_new(result, "msg", json_string(why));
+	return 1;
+}
+
 static json_t *run_module(struct item_run *ir, const struct module_def *m, const json_t *args)
 {
 	struct task_ctx ctx = {0};
@@ -65,19 +80,8 @@ static json_t *run_module(struct item_run *ir, const struct module_def *m, const
 	env = exec_env_list(ir);
 	ctx.exec.env = (const char *const *)env;
 	long async_s = exec_kw_int(ir, "async", 0);
-	if (async_s > 0 && (m->flags & MOD_CONTROLLER)) {
-		json_object_set_new(result, "failed", json_true());
-		json_object_set_new(result, "msg",
-		                    json_string("async is not supported for this task."));
+	if (async_refused(m, async_s, ctx.check, result))
 		goto out;
-	}
-	if (async_s > 0 && ctx.check) {
-		json_object_set_new(result, "failed", json_true());
-		json_object_set_new(
-		    result, "msg",
-		    json_string("check mode and async cannot be used on same task."));
-		goto out;
-	}
 	if (ctx.check && !(m->flags & MOD_CHECK_MODE)) {
 		json_decref(result);
 		result = json_pack("{sb sb ss++}", "changed", 0, "skipped", 1, "msg",
