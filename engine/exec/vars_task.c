@@ -76,7 +76,10 @@ void exec_tmpl_ctx(const struct pb_task *t, const json_t *vars, struct tmpl_ctx 
 	c->file = t ? t->pos.file : NULL;
 	c->line = t ? t->pos.line : 0;
 	c->col = t ? t->pos.col : 0;
-	c->basedir = t ? t->basedir : NULL;
+	/* lookup('file'/'template') in a role look in its files/ and
+	 * templates/ first, as Ansible's search path starts at the role */
+	const struct pb_role *r = t ? pb_task_role(t) : NULL;
+	c->basedir = r ? r->path : t ? t->basedir : NULL;
 	c->trim_blocks = 1;
 }
 
