@@ -191,14 +191,9 @@ static const struct module_arg blockinfile_args[] = {
     {"insertbefore", ARG_STR, 0, NULL, NULL, 0, NULL,
      "For a new block: before the last line matching this regex, or BOF."},
     {"create", ARG_BOOL, 0, "false", NULL, 0, NULL, "Create the file when it is missing."},
-    {"backup", ARG_BOOL, 0, "false", NULL, 0, NULL, "Keep the old file as path.PID.DATE~."},
-    {"mode", ARG_MODE, 0, NULL, NULL, 0, NULL, "Permissions of the file."},
-    {"owner", ARG_STR, 0, NULL, NULL, 0, NULL, "Owner of the file."},
-    {"group", ARG_STR, 0, NULL, NULL, 0, NULL, "Group of the file."},
-    {"validate", ARG_STR, 0, NULL, NULL, 0, NULL,
-     "A command run on the new file (%s) before it replaces path."},
-    {"unsafe_writes", ARG_BOOL, 0, "false", NULL, 0, NULL, "Accepted; writes are atomic."},
-    {"attributes", ARG_STR, 0, NULL, NULL, 0, "attr", "Accepted; not applied."},
+    MOD_ARGS_EDIT,
+    MOD_ARG_UNSAFE_WRITES_ATOMIC,
+    MOD_ARG_ATTRIBUTES,
     {NULL},
 };
 

@@ -17,6 +17,35 @@
 #include "modules/module.h"
 #include "util/buf.h"
 
+/*
+ * The file-attribute rows of an argspec (Ansible's "files" fragment), one
+ * definition for every module that writes a file: name, type, default and
+ * aliases live here; help names the module's own file ("dest", "the
+ * file"), so `drover doc` reads naturally for each.
+ */
+/* clang-format off */
+#define MOD_ARG_MODE(help) {"mode", ARG_MODE, 0, NULL, NULL, 0, NULL, help}
+#define MOD_ARG_OWNER(help) {"owner", ARG_STR, 0, NULL, NULL, 0, NULL, help}
+#define MOD_ARG_GROUP(help) {"group", ARG_STR, 0, NULL, NULL, 0, NULL, help}
+#define MOD_ARG_BACKUP(help) {"backup", ARG_BOOL, 0, "false", NULL, 0, NULL, help}
+#define MOD_ARG_VALIDATE(help) {"validate", ARG_STR, 0, NULL, NULL, 0, NULL, help}
+#define MOD_ARG_UNSAFE_WRITES(help) {"unsafe_writes", ARG_BOOL, 0, "false", NULL, 0, NULL, help}
+#define MOD_ARG_ATTRIBUTES {"attributes", ARG_STR, 0, NULL, NULL, 0, "attr", "Accepted; not applied."}
+/* clang-format on */
+/* owner and group by name or id, of what ("dest", "the path") */
+#define MOD_ARGS_OWNER_GROUP(what)                                                                 \
+	MOD_ARG_OWNER("User name or uid to own " what "."),                                        \
+	    MOD_ARG_GROUP("Group name or gid of " what ".")
+/* mode, owner and group, briefly, of what ("dest", "the file") */
+#define MOD_ARGS_ATTRS(what)                                                                       \
+	MOD_ARG_MODE("Permissions of " what "."), MOD_ARG_OWNER("Owner of " what "."),             \
+	    MOD_ARG_GROUP("Group of " what ".")
+/* What lineinfile, blockinfile and replace take for the file they edit. */
+#define MOD_ARGS_EDIT                                                                              \
+	MOD_ARG_BACKUP("Keep the old file as path.PID.DATE~."), MOD_ARGS_ATTRS("the file"),        \
+	    MOD_ARG_VALIDATE("A command run on the new file (%s) before it replaces path.")
+#define MOD_ARG_UNSAFE_WRITES_ATOMIC MOD_ARG_UNSAFE_WRITES("Accepted; writes are atomic.")
+
 /* Typed reads of validated args; NULL/0 when absent or null. */
 const char *mod_str(const json_t *args, const char *key);
 int mod_bool(const json_t *args, const char *key);

@@ -241,10 +241,8 @@ static const struct module_arg file_args[] = {
     {"state", ARG_STR, 0, NULL, states, 0, NULL,
      "What path should be: file (must exist), directory (made with parents), link, "
      "hard, touch, absent. Default: what it is now, or file."},
-    {"mode", ARG_MODE, 0, NULL, NULL, 0, NULL,
-     "Permissions: 0644 (YAML octal), \"0644\", \"644\" or symbolic \"u=rw,g=r,o=r\"."},
-    {"owner", ARG_STR, 0, NULL, NULL, 0, NULL, "User name or uid to own the path."},
-    {"group", ARG_STR, 0, NULL, NULL, 0, NULL, "Group name or gid of the path."},
+    MOD_ARG_MODE("Permissions: 0644 (YAML octal), \"0644\", \"644\" or symbolic \"u=rw,g=r,o=r\"."),
+    MOD_ARGS_OWNER_GROUP("the path"),
     {"src", ARG_PATH, 0, NULL, NULL, 0, NULL,
      "What a link points at (relative to the link's directory)."},
     {"recurse", ARG_BOOL, 0, "false", NULL, 0, NULL,
@@ -256,7 +254,7 @@ static const struct module_arg file_args[] = {
      "With state=touch: preserve keeps the times of an existing file (no change)."},
     {"access_time", ARG_STR, 0, NULL, NULL, 0, NULL,
      "With state=touch: preserve keeps the times of an existing file (no change)."},
-    {"attributes", ARG_STR, 0, NULL, NULL, 0, "attr", "Accepted; not applied."},
+    MOD_ARG_ATTRIBUTES,
     {NULL},
 };
 

@@ -259,9 +259,7 @@ static const struct module_arg get_url_args[] = {
      "again."},
     {"force", ARG_BOOL, 0, "false", NULL, 0, NULL,
      "Download even when dest exists (replaced only if the content differs)."},
-    {"mode", ARG_MODE, 0, NULL, NULL, 0, NULL, "Permissions of dest."},
-    {"owner", ARG_STR, 0, NULL, NULL, 0, NULL, "Owner of dest."},
-    {"group", ARG_STR, 0, NULL, NULL, 0, NULL, "Group of dest."},
+    MOD_ARGS_ATTRS("dest"),
     {"timeout", ARG_INT, 0, "10", NULL, 0, NULL, "Seconds for the download."},
     {"headers", ARG_DICT, 0, NULL, NULL, 0, NULL, "Request headers."},
     {"validate_certs", ARG_BOOL, 0, "true", NULL, 0, NULL, "Check the TLS certificate."},
@@ -270,7 +268,7 @@ static const struct module_arg get_url_args[] = {
     {"remote_src", ARG_BOOL, 0, "true", NULL, 0, NULL,
      "drover: true downloads on the host (curl or wget); false downloads on the "
      "controller and copies the file over."},
-    {"backup", ARG_BOOL, 0, "false", NULL, 0, NULL, "With remote_src: false, keep a backup."},
+    MOD_ARG_BACKUP("With remote_src: false, keep a backup."),
     {"tmp_dest", ARG_PATH, 0, NULL, NULL, 0, NULL, "Accepted; the temp file sits beside dest."},
     {NULL},
 };

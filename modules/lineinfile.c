@@ -286,14 +286,9 @@ static const struct module_arg lineinfile_args[] = {
     {"backrefs", ARG_BOOL, 0, "false", NULL, 0, NULL,
      "line may use \\1 groups of regexp; no match leaves the file alone."},
     {"firstmatch", ARG_BOOL, 0, "false", NULL, 0, NULL, "Use the first match, not the last."},
-    {"backup", ARG_BOOL, 0, "false", NULL, 0, NULL, "Keep the old file as path.PID.DATE~."},
-    {"mode", ARG_MODE, 0, NULL, NULL, 0, NULL, "Permissions of the file."},
-    {"owner", ARG_STR, 0, NULL, NULL, 0, NULL, "Owner of the file."},
-    {"group", ARG_STR, 0, NULL, NULL, 0, NULL, "Group of the file."},
-    {"validate", ARG_STR, 0, NULL, NULL, 0, NULL,
-     "A command run on the new file (%s) before it replaces path."},
-    {"unsafe_writes", ARG_BOOL, 0, "false", NULL, 0, NULL, "Accepted; writes are atomic."},
-    {"attributes", ARG_STR, 0, NULL, NULL, 0, "attr", "Accepted; not applied."},
+    MOD_ARGS_EDIT,
+    MOD_ARG_UNSAFE_WRITES_ATOMIC,
+    MOD_ARG_ATTRIBUTES,
     {NULL},
 };
 

@@ -124,15 +124,10 @@ static const struct module_arg replace_args[] = {
      "The replacement; \\1 and \\g<name> insert groups. Empty deletes the matches."},
     {"after", ARG_STR, 0, NULL, NULL, 0, NULL, "Only replace after the first match of this."},
     {"before", ARG_STR, 0, NULL, NULL, 0, NULL, "Only replace before the first match of this."},
-    {"backup", ARG_BOOL, 0, "false", NULL, 0, NULL, "Keep the old file as path.PID.DATE~."},
-    {"mode", ARG_MODE, 0, NULL, NULL, 0, NULL, "Permissions of the file."},
-    {"owner", ARG_STR, 0, NULL, NULL, 0, NULL, "Owner of the file."},
-    {"group", ARG_STR, 0, NULL, NULL, 0, NULL, "Group of the file."},
-    {"validate", ARG_STR, 0, NULL, NULL, 0, NULL,
-     "A command run on the new file (%s) before it replaces path."},
+    MOD_ARGS_EDIT,
     {"encoding", ARG_STR, 0, "\"utf-8\"", NULL, 0, NULL, "Accepted; files are bytes."},
-    {"unsafe_writes", ARG_BOOL, 0, "false", NULL, 0, NULL, "Accepted; writes are atomic."},
-    {"attributes", ARG_STR, 0, NULL, NULL, 0, "attr", "Accepted; not applied."},
+    MOD_ARG_UNSAFE_WRITES_ATOMIC,
+    MOD_ARG_ATTRIBUTES,
     {NULL},
 };
 

@@ -1584,6 +1584,30 @@ static void test_validation(void **state)
 	json_decref(args);
 }
 
+/* Modules that write files (those with "owner") take the file-attribute
+ * args as one shared definition (modules/common.h): same type, default
+ * and aliases everywhere, so a playbook's args mean the same in each. */
+static void file_attr_rows(const struct module_def *d)
+{
+	static const struct module_arg want[] = {
+	    MOD_ARG_MODE(""),     MOD_ARG_OWNER(""),         MOD_ARG_GROUP(""), MOD_ARG_BACKUP(""),
+	    MOD_ARG_VALIDATE(""), MOD_ARG_UNSAFE_WRITES(""), MOD_ARG_ATTRIBUTES};
+	const struct module_arg *a, *owner = NULL;
+	for (a = d->args; a->name; a++)
+		owner = strcmp(a->name, "owner") ? owner : a;
+	if (!owner)
+		return;
+	for (a = d->args; a->name; a++)
+		for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++)
+			if (!strcmp(a->name, want[i].name) &&
+			    (a->type != want[i].type || a->required || !!a->def != !!want[i].def ||
+			     (a->def && strcmp(a->def, want[i].def)) ||
+			     !!a->aliases != !!want[i].aliases ||
+			     (a->aliases && strcmp(a->aliases, want[i].aliases))))
+				fail_msg("module %s: arg %s differs from the shared row", d->name,
+				         a->name);
+}
+
 static void test_registry(void **state)
 {
 	(void)state;
@@ -1603,6 +1627,7 @@ static void test_registry(void **state)
 		for (const struct module_arg *a = d->args; a->name; a++)
 			if (!a->help)
 				fail_msg("module %s arg %s has no help", d->name, a->name);
+		file_attr_rows(d);
 	}
 	assert_true(n >= 30);
 }
