@@ -161,12 +161,19 @@ static int play_load(struct playbook *pb, json_t *kw, const char *basedir,
 		return e->code;
 	const json_t *n = json_object_get(kw, "name");
 	p->name = xstrdup(json_is_string(n) ? json_string_value(n) : p->hosts);
+	/* import_role's handlers come after the play's own, as in Ansible */
+	struct pb_list imported = {NULL, 0};
+	pb->cur_handlers = &imported;
 	int rc = pb_play_vars_begin(pb, p, e) || play_name(pb, p) ||
 	         pb_load_list(pb, kw, "pre_tasks", NULL, basedir, 0, &p->pre_tasks, e) ||
 	         pb_roles_load(pb, p, json_object_get(kw, "roles"), &p->tasks, e) ||
 	         pb_load_list(pb, kw, "tasks", NULL, basedir, 0, &p->tasks, e) ||
 	         pb_load_list(pb, kw, "post_tasks", NULL, basedir, 0, &p->post_tasks, e) ||
 	         pb_load_list(pb, kw, "handlers", NULL, basedir, 1, &p->handlers, e);
+	for (int i = 0; i < imported.n; i++)
+		pb_list_push(&p->handlers, imported.v[i]);
+	free(imported.v);
+	pb->cur_handlers = NULL;
 	pb_play_vars_end(pb);
 	return rc ? e->code : 0;
 }

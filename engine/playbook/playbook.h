@@ -101,8 +101,9 @@ struct playbook {
 	int nall;
 	struct pb_role **roles;
 	int nroles;
-	struct pb_play *cur_play; /* whose tasks are being loaded (imports render with
-	                           * its static_vars) */
+	struct pb_play *cur_play;     /* whose tasks are being loaded (imports render with
+	                               * its static_vars) */
+	struct pb_list *cur_handlers; /* where import_role puts its role's handlers */
 	pthread_mutex_t lock;
 };
 

@@ -392,7 +392,7 @@ int pb_role_import(struct playbook *pb, struct pb_task *t, struct pb_list *out, 
 	int rc = role_req_from_args(pb, t, t->args, &q, names, e);
 	if (!rc && !q.name)
 		rc = pb_err_at(e, t->kw, t->action, "import_role needs 'name: ROLE'");
-	if (!rc && (rc = role_load(pb, &q, t, &t->block, NULL, e)))
+	if (!rc && (rc = role_load(pb, &q, t, &t->block, pb->cur_handlers, e)))
 		pb_err_at(e, t->kw, t->action, "cannot import role '%s'", q.name);
 	if (!rc)
 		pb_list_push(out, t);
@@ -417,11 +417,13 @@ int pb_include_load(struct playbook *pb, struct pb_task *inc, const char *file, 
 {
 	struct pb_task *b = include_body(pb, inc);
 	struct pb_play *was = pb->cur_play;
+	struct pb_list *was_handlers = pb->cur_handlers;
 	char *names[5] = {NULL}, *path = NULL, *d = NULL;
 	json_t *doc = NULL;
 	int rc = 0;
 	*out = b;
 	pb->cur_play = inc->play; /* imports in what is included render with its vars */
+	pb->cur_handlers = handlers;
 	if (inc->kind == PB_INCLUDE_ROLE) {
 		struct role_req q;
 		rc = role_req_from_args(pb, inc, args, &q, names, e);
@@ -440,6 +442,7 @@ int pb_include_load(struct playbook *pb, struct pb_task *inc, const char *file, 
 	rc = doc ? pb_load_list(pb, doc, NULL, b, dirname(d), inc->handler, &b->block, e) : ERR_IO;
 out:
 	pb->cur_play = was;
+	pb->cur_handlers = was_handlers;
 	for (int i = 0; i < 5; i++)
 		free(names[i]);
 	free(d);
