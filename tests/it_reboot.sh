@@ -159,12 +159,30 @@ check "the lab booted rb-1 again (new systemd-nspawn)" \
 	"$([ "$(cat "$S/nodes/rb-1/pid")" != "$p1" ] && echo yes)" yes
 check "lab status: rb-1 running" "$("$LAB" status | awk '$1 == "rb-1" { print $4 }')" running
 
+# --- reboots that cannot start fail clearly and reboot nothing
+# (reboot_command /bin/true: harmless should the local guard ever fail)
+out=$("$DROVER" exec localhost -m reboot -a 'reboot_command=/bin/true reboot_timeout=1' 2>&1)
+check "reboot refuses the local connection" \
+	"$(printf '%s\n' "$out" | grep -c 'Running reboot with local connection would reboot the control node.')" 1
+"$DROVER" run -i "$T/inv.ini" -e target=n1 -e rb_command=nosuchreboot --output json \
+	"$T/reboot.yml" >"$T/6.json" 2>"$T/6.err"
+check "reboot_command not in search_paths: Ansible's message" "$(r "$T/6.json" reboot n1 msg)" \
+	"Unable to find command \"nosuchreboot\" in search paths: ['/sbin', '/bin', '/usr/sbin', '/usr/bin', '/usr/local/sbin']"
+"$DROVER" run -i "$T/inv.ini" -e target=n2 -e '{"rb_command": "/bin/sh -c \"echo no; exit 3\""}' \
+	--output json "$T/reboot.yml" >"$T/7.json" 2>"$T/7.err"
+check "a failing reboot_command: Ansible's message" "$(r "$T/7.json" reboot n2 msg)" \
+	"Reboot command failed. Error was: 'no, '"
+check "a failing reboot_command: not rebooted" "$(r "$T/7.json" reboot n2 rebooted)" false
+check "nothing rebooted rb-1 or rb-2" "$(boot_id rb-1) $(boot_id rb-2)" "$a1 $a2"
+
 # --- check mode: changed, no reboot
 "$DROVER" run -C -i "$T/inv.ini" -e target=n1,n2 --output json "$T/reboot.yml" >"$T/2.json" 2>"$T/2.err"
 check "check mode: the run succeeds" "$?" 0
 check "check mode: reboot reports changed" "$(r "$T/2.json" reboot n1 changed)" true
 check "check mode: rb-1 kept its boot id" "$(boot_id rb-1)" "$a1"
 check "check mode: rb-2 kept its boot id" "$(boot_id rb-2)" "$a2"
+"$DROVER" run -C -i "$T/inv.ini" --output json "$T/wfc.yml" >"$T/8.json" 2>"$T/8.err"
+check "check mode: wait_for_connection is skipped, as in Ansible" "$(r "$T/8.json" wait w2 skipped)" true
 
 # --- wait_for_connection: both nodes down at the start, rb-2 back after 10 s
 "$LAB" stop rb-1 rb-2 >"$T/stop.log" 2>&1 || fail "lab stop: $(cat "$T/stop.log")"
@@ -222,6 +240,7 @@ check "reboot d2: failed, not unreachable" \
 	"$(stat "$T/5.json" d2 failures)/$(stat "$T/5.json" d2 unreachable)" 1/0
 check_in "reboot d2: gave up after its 10 s" "$(r "$T/5.json" reboot d2 elapsed)" 10 14
 
+check "no sanitizer report from any run" "$(cat "$T"/*.err | grep -c 'Sanitizer\|runtime error')" 0
 "$LAB" down >"$T/down.log" 2>&1 || fail "lab down: $(cat "$T/down.log")"
 check "lab down leaves no node supervisor" "$(pgrep -f "lab _supervise rb-" | wc -l)" 0
 echo "$((CHECKS - FAILS)) passed, $FAILS failed (${SECONDS}s)"

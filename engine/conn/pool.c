@@ -287,6 +287,9 @@ struct conn *conn_pool_reset(struct conn *c)
 	struct conn_pool *p = c->pool;
 	struct conn *n;
 
+	/* c's lock first (as conn_open takes it before a pct node's pool
+	 * lookup): an open in progress has settled c->opened and c->vars. */
+	pthread_mutex_lock(&c->lock);
 	pthread_mutex_lock(&p->lock);
 	/* Two workers resetting the same session get the same replacement. */
 	if (c->retired) {
@@ -303,6 +306,7 @@ struct conn *conn_pool_reset(struct conn *c)
 		n->parent = c->parent; /* pct: the node's session stays */
 	}
 	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&c->lock);
 	return n ? n : c;
 }
 
