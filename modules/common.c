@@ -56,6 +56,14 @@ long long mod_int(const json_t *args, const char *key)
 	return 0;
 }
 
+int mod_clause_len(const char *text)
+{
+	size_t n = strlen(text);
+	while (n && (text[n - 1] == '.' || isspace((unsigned char)text[n - 1])))
+		n--;
+	return (int)n;
+}
+
 void mod_mode_str(unsigned mode, char out[8])
 {
 	snprintf(out, 8, "0%03o", mode & 07777);

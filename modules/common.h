@@ -200,6 +200,12 @@ void mod_sha1(const void *data, size_t len, char out[41]);
 /* md5 of data as 32 lower-case hex characters (copy's md5sum). */
 void mod_md5(const void *data, size_t len, char out[33]);
 
+/* The length of text without its trailing full stops and blanks: another
+ * tool's sentence (kubectl, the Kubernetes API) quoted as a clause, so a
+ * message that quotes it, and a playbook that quotes that message and
+ * adds its own '.', end once ("budget.", never "budget.."). */
+int mod_clause_len(const char *text);
+
 /* Split text into a JSON list of lines (without their newlines). */
 json_t *mod_lines(const char *text, size_t len);
 

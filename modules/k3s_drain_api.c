@@ -7,6 +7,7 @@
  * PodDisruptionBudget blocks it: retry every 5 s until the timeout), then
  * wait until every evicted pod is gone (404, or a new UID).
  */
+#include "modules/common.h"
 #include "modules/k3s.h"
 #include "modules/k8s_api.h"
 #include "util/buf.h"
@@ -263,16 +264,19 @@ static int evict(struct k8s_client *k, struct pod *d, const json_t *args, struct
 	if (rc == 0) {
 		if (st == 200 || st == 201 || st == 404) {
 			rc = 1;
-		} else if (st == 429) {
-			snprintf(d->blocked, sizeof(d->blocked),
-			         "blocked by a PodDisruptionBudget (%s)", k8s_status_message(doc));
-		} else if (st == 500) {
-			snprintf(d->blocked, sizeof(d->blocked),
-			         "more than one PodDisruptionBudget matches it (%s)",
-			         k8s_status_message(doc));
 		} else {
-			snprintf(d->blocked, sizeof(d->blocked), "HTTP %ld: %s", st,
-			         k8s_status_message(doc));
+			const char *m = k8s_status_message(doc);
+			int n = mod_clause_len(m);
+			if (st == 429)
+				snprintf(d->blocked, sizeof(d->blocked),
+				         "blocked by a PodDisruptionBudget (%.*s)", n, m);
+			else if (st == 500)
+				snprintf(d->blocked, sizeof(d->blocked),
+				         "more than one PodDisruptionBudget matches it (%.*s)", n,
+				         m);
+			else
+				snprintf(d->blocked, sizeof(d->blocked), "HTTP %ld: %.*s", st, n,
+				         m);
 		}
 	}
 	json_decref(doc);

@@ -4,6 +4,7 @@
  * its own connection), so they work when the API is only reachable inside
  * the cluster network — the way operators run them by hand.
  */
+#include "modules/common.h"
 #include "modules/k3s.h"
 #include "util/buf.h"
 #include "util/mem.h"
@@ -191,15 +192,16 @@ static void explain_failure(const char *out, struct buf *why, json_t *blocked)
 				json_array_foreach (blocked, i, x)
 					dup |= json_equal(x, s);
 				if (!dup) {
+					const char *r = reason ? reason + 3 : l;
 					json_array_append(blocked, s);
-					buf_addf(why, "%s%s/%s: %s", why->len ? "; " : "", ns, name,
-					         reason ? reason + 3 : l);
+					buf_addf(why, "%s%s/%s: %.*s", why->len ? "; " : "", ns,
+					         name, mod_clause_len(r), r);
 				}
 				json_decref(s);
 			}
 		} else if (strstr(l, "cannot delete") ||
 		           (strstr(l, "error") && !strstr(l, "evicting") && !why->len)) {
-			buf_addf(why, "%s%s", why->len ? "; " : "", l);
+			buf_addf(why, "%s%.*s", why->len ? "; " : "", mod_clause_len(l), l);
 		}
 	}
 	free(copy);
@@ -321,7 +323,7 @@ static int drain_run(struct task_ctx *ctx, const json_t *args, json_t *result, s
 			         "drain of node %s did not finish within %d s; the node stays "
 			         "cordoned. %s%s",
 			         node, timeout, why.len ? "Pods that would not leave: " : "",
-			         why.len ? buf_str(&why) : "See stdout.");
+			         why.len ? buf_str(&why) : "See stdout");
 			buf_release(&why);
 		} else {
 			json_object_set_new(result, "msg", json_sprintf("node %s drained", node));

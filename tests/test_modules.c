@@ -1110,6 +1110,31 @@ static void http_answer(int c)
 		snprintf(content, sizeof(content), "%s", d);
 		free(d);
 		json_decref(j);
+	} else if (!strncmp(path, "/api/v1/", 8)) {
+		/* a stand-in for the Kubernetes API server: node n1 runs pod
+		 * shop/db-0, whose PodDisruptionBudget refuses every eviction
+		 * with the API's own 429 Status */
+		static const char pod[] =
+		    "{\"metadata\": {\"name\": \"db-0\", \"namespace\": \"shop\", \"uid\": "
+		    "\"u1\", \"ownerReferences\": [{\"kind\": \"StatefulSet\", \"name\": \"db\", "
+		    "\"controller\": true}]}, \"spec\": {\"nodeName\": \"n1\"}, \"status\": "
+		    "{\"phase\": \"Running\"}}";
+		type = "application/json";
+		if (strstr(path, "/eviction")) {
+			status = "429 Too Many Requests";
+			snprintf(content, sizeof(content),
+			         "{\"kind\": \"Status\", \"status\": \"Failure\", \"message\": "
+			         "\"Cannot evict pod as it would violate the pod's disruption "
+			         "budget.\", \"reason\": \"TooManyRequests\", \"code\": 429}");
+		} else if (!strncmp(path, "/api/v1/pods?", 13)) {
+			snprintf(content, sizeof(content), "{\"items\": [%s], \"metadata\": {}}",
+			         pod);
+		} else if (strstr(path, "/pods/db-0")) {
+			snprintf(content, sizeof(content), "%s", pod);
+		} else {
+			snprintf(content, sizeof(content),
+			         "{\"metadata\": {\"name\": \"n1\"}, \"spec\": {}}");
+		}
 	} else {
 		snprintf(content, sizeof(content), "payload v1\n");
 	}
@@ -1282,6 +1307,37 @@ static void test_get_url(void **state)
 	assert_file(P("dl2.txt"), "payload v1\n");
 	assert_int_equal(temp_files_left(), 0);
 	http_stop();
+}
+
+/* drain (method api) blocked by a PodDisruptionBudget: the failure names
+ * the pod and the budget's message as one clause, so the rollout playbook
+ * that quotes it and adds '.' ends with "budget)." and never "budget..". */
+static void test_drain_pdb_message(void **state)
+{
+	(void)state;
+	assert_int_equal(http_start(), 0);
+	char kc[512];
+	snprintf(kc, sizeof(kc),
+	         "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: "
+	         "http://127.0.0.1:%d\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+	         "current-context: x\nusers:\n- name: u\n  user: {token: t0k}\n",
+	         http_port);
+	spit(P("kubeconfig"), kc);
+	json_t *r = run("drain",
+	                "{\"node\": \"n1\", \"method\": \"api\", \"kubeconfig\": \"%s\", "
+	                "\"timeout\": 1}",
+	                P("kubeconfig"));
+	assert_true(failed(r));
+	const char *msg = s(r, "msg");
+	assert_non_null(strstr(msg, "shop/db-0: blocked by a PodDisruptionBudget (Cannot evict pod "
+	                            "as it would violate the pod's disruption budget)"));
+	assert_null(strstr(msg, ".."));
+	assert_null(strstr(msg, ".)"));
+	json_decref(r);
+	http_stop();
+	assert_int_equal(mod_clause_len("budget."), 6);
+	assert_int_equal(mod_clause_len("wait... \n"), 4);
+	assert_int_equal(mod_clause_len(""), 0);
 }
 
 /* ---- user, group, apt: real accounts and dpkg on this machine ---- */
@@ -1695,6 +1751,7 @@ int main(void)
 	    cmocka_unit_test(test_wait_for),
 	    cmocka_unit_test(test_uri),
 	    cmocka_unit_test(test_get_url),
+	    cmocka_unit_test(test_drain_pdb_message),
 	    cmocka_unit_test(test_user_group),
 	    cmocka_unit_test(test_apt_query),
 	    cmocka_unit_test(test_service_sysv),
