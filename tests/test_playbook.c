@@ -135,8 +135,8 @@ static const struct bad bads[] = {
     {"bad_include_arg.yml", 3, 7, "Invalid options for include_role: bogus"},
     {"bad_import_public.yml", 3, 7, "Invalid options for import_role: public"},
     {"bad_import_hostvar.yml", 6, 7,
-     "cannot render '{{ inventory_only }}.yml' while loading the playbook: 'inventory_only' "
-     "is undefined"},
+     "Error when evaluating variable in import path: {{ inventory_only }}.yml: "
+     "'inventory_only' is undefined"},
     {"bad_import_hostvar.yml", 6, 7,
      "not inventory (host or group) vars or facts; use "
      "include_tasks"},

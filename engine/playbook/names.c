@@ -227,9 +227,9 @@ int pb_render_name(struct playbook *pb, const struct pb_task *t, const json_t *l
 	if (!r && te.code != ERR_UNDEF)
 		return err_set(e, te.code, te.file, te.line, te.col, "%s", te.msg);
 	return err_set(e, ERR_UNDEF, sp.file, sp.line, sp.col,
-	               "cannot render '%s' while loading the playbook: %s. Names of imports "
-	               "are rendered when the playbook is loaded, with extra vars (-e), the "
-	               "play's vars and vars_files only, not inventory (host or group) vars "
-	               "or facts; %s",
+	               "Error when evaluating variable in import path: %s: %s. Static "
+	               "imports are rendered when the playbook is loaded, with extra vars "
+	               "(-e), the play's vars and vars_files only, not inventory (host or "
+	               "group) vars or facts; %s",
 	               name, r ? "it is not a string" : te.msg, advice);
 }
