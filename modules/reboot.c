@@ -110,15 +110,18 @@ static int check_test_command(struct rb *b)
 	return try_cmd(b, mod_str(b->args, "test_command"));
 }
 
-/* Retry check with Ansible's backoff until it works or reboot_timeout. */
+/* Retry check with Ansible's backoff until it works or reboot_timeout; the
+ * last try is at the deadline, so a host back just in time counts. */
 static int wait_until(struct rb *b, int (*check)(struct rb *), const char *desc, json_t *result)
 {
 	double end = now_s() + b->timeout, pause;
 	struct timespec ts;
 
-	for (int fails = 0; now_s() < end; fails++) {
+	for (int fails = 0;; fails++) {
 		if (check(b) == 0)
 			return 0;
+		if (now_s() >= end)
+			break;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		pause = fails < 4 ? (double)(1 << fails) : 12;
 		pause += (double)(ts.tv_nsec % 1000) / 1000; /* hosts do not retry in step */
