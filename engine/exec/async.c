@@ -71,8 +71,8 @@ static int cap_get(struct conn *c, const char *path, struct buf *out, struct err
 	return err_set(e, ERR_GENERIC, NULL, 0, 0, "async: the module reads files");
 }
 
-static const struct conn_ops capture_ops = {"async-capture", NULL,    cap_exec,
-                                            cap_put,         cap_get, NULL};
+static const struct conn_ops capture_ops = {
+    "captured for async", NULL, cap_exec, cap_put, cap_get, NULL};
 
 /* Runs in the background: $1 the status file, $2 S, $3 the job id. */
 static const char job_script[] =
