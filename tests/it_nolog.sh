@@ -4,8 +4,10 @@
 # playbook at -vvv (command lines shown), with a Lua hook printing every
 # result and with --output json, over the local connection and over ssh
 # (a real sshd on loopback, tests/conn/sshd.sh), and greps stdout and
-# stderr for the value. Each run must also show the mask and the masked
-# command line, so a run that printed nothing cannot pass.
+# stderr for the value; the same for a built-in module, user's password
+# (a local user drover-nolog-u is made and removed). Each run must also
+# show the mask and the masked command line, so a run that printed
+# nothing cannot pass.
 set -u
 cd "$(dirname "$0")"
 : "${DROVER_BIN:?set DROVER_BIN to the drover binary}"
@@ -24,7 +26,7 @@ printf '[defaults]\nlibrary = %s/nolog/library\n' "$PWD" >"$DROVER_CONFIG"
 check() { # check NAME INVENTORY [drover args...]
 	local name=$1 inv=$2
 	shift 2
-	timeout 120 "$DROVER_BIN" run -i "$inv" "$@" nolog/nolog.yml >"$tmp/out" 2>"$tmp/err"
+	timeout 120 "$DROVER_BIN" run -i "$inv" "$@" "${pb:-nolog/nolog.yml}" >"$tmp/out" 2>"$tmp/err"
 	local rc=$?
 	local why=
 	if grep -q -- "$secret" "$tmp/out" "$tmp/err"; then
@@ -36,7 +38,7 @@ check() { # check NAME INVENTORY [drover args...]
 	fi
 	for want in "$@"; do
 		case $want in
-		-vvv) grep -q "echo token='\*\*\*\*\*\*\*\*'" "$tmp/err" ||
+		-vvv) grep -q -e "${want_cmd:-echo token=}'\*\*\*\*\*\*\*\*'" "$tmp/err" ||
 			why="${why:-no masked command line at -vvv}" ;;
 		--hook) [ "$(grep -c 'hook result .*\*\*\*\*\*\*\*\*' "$tmp/err")" -ge 4 ] ||
 			why="${why:-the hook did not see masked results}" ;;
@@ -56,6 +58,12 @@ printf 'target ansible_connection=local\n' >"$tmp/local.ini"
 check "local -vvv" "$tmp/local.ini" -vvv
 check "local -vvv with a hook" "$tmp/local.ini" -vvv --hook nolog/hook.lua
 check "local json" "$tmp/local.ini" --output json -vvv
+
+# A built-in module: user's password hash on useradd's command line (this
+# creates and removes a local user, drover-nolog-u).
+trap 'userdel drover-nolog-u >/dev/null 2>&1; cleanup' EXIT
+secret=HashOfASecretNotForEyes pb=nolog/user.yml want_cmd="-p " \
+	check "user password, local -vvv" "$tmp/local.ini" -vvv
 
 port=$((20000 + RANDOM % 20000))
 if sh conn/sshd.sh start "$sshdir" 127.0.0.1 $port >"$tmp/sshd.out" 2>&1; then
