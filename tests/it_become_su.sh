@@ -32,7 +32,7 @@ sh conn/sshd.sh user "$A" || exit 1
 useradd -m -s /bin/sh "$B" && echo "$B:$PW" | chpasswd || exit 1
 for i in 1 2 3 4 5; do
 	sh conn/sshd.sh start "$T/sshd" 127.0.0.1 "$PORT" 2>/dev/null && break
-	PORT=$((PORT + 7919))
+	PORT=$((PORT + 997))
 done
 [ -s "$T/sshd/sshd.pid" ] || { echo "FAIL cannot start sshd"; exit 1; }
 

@@ -250,6 +250,12 @@ static int su_scan(struct conn_feed *f, struct conn_result *r, struct err *e)
 	}
 	return 0;
 }
+/* su -c gives the command a session of its own, beyond the reach of a kill
+ * of ours; su passes SIGTERM on to its shell only. So that shell runs the
+ * command in the background, waits for it, and on SIGTERM or SIGHUP takes
+ * the whole session down with it. */
+#define SU_STOP_ALL "trap 'trap - TERM HUP; kill -TERM 0' TERM HUP; "
+
 /*
  * su FLAGS USER -c '/bin/sh -c CMD', as Ansible builds it. su reads a
  * password only from a terminal, so with one the command runs on a pty: the
@@ -276,13 +282,13 @@ static void wrap_su(const struct conn *c, const struct conn_exec_opts *o, const 
 	if (pw) {
 		conn_random_hex(hex, 32);
 		snprintf(ok, 64, "DROVER-BECOME-OK-%s", hex);
-		buf_addf(&w, "stty raw -echo -iexten 2>/dev/null; echo %s; ", ok);
+		buf_addf(&w, "stty raw -echo -iexten 2>/dev/null; echo %s; %s", ok, SU_STOP_ALL);
 		if (o->stdin_data && o->stdin_len)
-			buf_addf(&w, "head -c %zu | ", o->stdin_len);
+			buf_addf(&w, "exec 3<&0; head -c %zu <&3 3<&- | ", o->stdin_len);
 		buf_adds(&w, "/bin/sh -c ");
 		buf_add_shquote(&w, buf_str(inner));
-		if (!(o->stdin_data && o->stdin_len))
-			buf_adds(&w, " </dev/null");
+		buf_adds(&w, o->stdin_data && o->stdin_len ? " 3<&- & wait $!"
+		                                           : " </dev/null & wait $!");
 		j->pty = 1;
 		j->ok = ok;
 		j->password = pw;
@@ -292,7 +298,8 @@ static void wrap_su(const struct conn *c, const struct conn_exec_opts *o, const 
 	} else {
 		buf_add(&w, inner->s ? inner->s : "", inner->len);
 	}
-	buf_adds(&sh, "/bin/sh -c ");
+	/* on a terminal the user's shell execs ours, which gets su's SIGTERM */
+	buf_adds(&sh, pw ? "exec /bin/sh -c " : "/bin/sh -c ");
 	buf_add_shquote(&sh, buf_str(&w));
 	buf_add_shquote(full, buf_str(&sh));
 	buf_release(&w);

@@ -529,3 +529,36 @@ static void test_su_localized_prompts(void **state)
 	unsetenv("PROMPT");
 	conn_pool_free(pool);
 }
+
+/* A command timeout under su on a terminal stops the command too, although
+ * su -c runs it in a session of its own (from root su does not ask, so this
+ * is the terminal path without the prompt). Over ssh the command may stay
+ * behind, as under Ansible: sshd hangs su up, and su passes on only TERM. */
+static void su_timeout_on(struct conn *c, const char *pw, const char *cmd)
+{
+	struct conn_exec_opts o = su_opts(pw);
+	struct conn_result r;
+	struct err e;
+	double t0;
+	int i;
+
+	o.timeout = 2;
+	err_init(&e);
+	t0 = now_s();
+	assert_int_equal(conn_exec(c, cmd, &o, &r, &e), ERR_TIMEOUT);
+	assert_true(now_s() - t0 < 5);
+	conn_result_release(&r);
+	for (i = 0; i < 30 && in_any_cmdline(cmd); i++)
+		usleep(100000);
+	assert_false(in_any_cmdline(cmd));
+}
+
+static void test_su_pty_timeout(void **state)
+{
+	struct conn_pool *pool;
+	struct conn *c = local_conn(&pool);
+
+	(void)state;
+	su_timeout_on(c, "unused: root is not asked", "sleep 37.25");
+	conn_pool_free(pool);
+}
