@@ -147,15 +147,44 @@ static int play_name(struct playbook *pb, struct pb_play *p)
 	return 0;
 }
 
+static void tags_add(json_t *out, const json_t *tags);
+
+/* What import_playbook entries give the plays they import: vars, and their
+ * tags and when, which Ansible gives every task of those plays. */
+struct import_ctx {
+	json_t *vars; /* dict */
+	json_t *tags; /* list of tags */
+	json_t *when; /* list of conditions */
+};
+
+/* l's tasks moved under one block carrying the imports' when. */
+static void wrap_when(struct playbook *pb, struct pb_play *p, struct pb_list *l, json_t *when,
+                      int handler)
+{
+	if (!l->n)
+		return;
+	json_t *kw = json_pack("{sO}", "when", when);
+	struct pb_task *w = pb_task_new(pb, PB_BLOCK, kw, NULL, p->basedir);
+	json_decref(kw);
+	w->handler = handler;
+	w->block = *l;
+	for (int i = 0; i < w->block.n; i++)
+		w->block.v[i]->parent = w;
+	l->v = NULL;
+	l->n = 0;
+	pb_list_push(l, w);
+}
+
 static int play_load(struct playbook *pb, json_t *kw, const char *basedir,
-                     const json_t *import_vars, struct err *e)
+                     const struct import_ctx *imp, struct err *e)
 {
 	struct pb_play *p = xcalloc(1, sizeof(*p));
 	pb->plays = xrealloc(pb->plays, (size_t)(pb->nplays + 1) * sizeof(*pb->plays));
 	pb->plays[pb->nplays++] = p;
 	p->kw = json_incref(kw);
 	p->basedir = xstrdup(basedir);
-	p->import_vars = import_vars ? json_deep_copy(import_vars) : json_object();
+	p->import_vars = imp ? json_deep_copy(imp->vars) : json_object();
+	p->import_tags = imp ? json_deep_copy(imp->tags) : json_array();
 	srcpos_get(kw, &p->pos);
 	if (play_check(p, e))
 		return e->code;
@@ -175,47 +204,65 @@ static int play_load(struct playbook *pb, json_t *kw, const char *basedir,
 	free(imported.v);
 	pb->cur_handlers = NULL;
 	pb_play_vars_end(pb);
+	if (!rc && imp && json_array_size(imp->when)) {
+		wrap_when(pb, p, &p->pre_tasks, imp->when, 0);
+		wrap_when(pb, p, &p->tasks, imp->when, 0);
+		wrap_when(pb, p, &p->post_tasks, imp->when, 0);
+		wrap_when(pb, p, &p->handlers, imp->when, 1);
+	}
 	return rc ? e->code : 0;
 }
 
-static int file_load(struct playbook *pb, const char *path, const json_t *import_vars, int depth,
+static int file_load(struct playbook *pb, const char *path, const struct import_ctx *imp, int depth,
                      struct err *e);
 
 static int entry_load(struct playbook *pb, json_t *entry, const char *basedir,
-                      const json_t *import_vars, int depth, struct err *e)
+                      const struct import_ctx *imp, int depth, struct err *e)
 {
 	if (!json_is_object(entry))
 		return pb_err_at(e, entry, NULL,
 		                 "a playbook must be a list of plays (dicts with 'hosts')");
-	const json_t *imp = json_object_get(entry, "import_playbook");
-	if (!imp)
-		imp = json_object_get(entry, "ansible.builtin.import_playbook");
-	if (!imp)
-		return play_load(pb, entry, basedir, import_vars, e);
-	if (!json_is_string(imp))
+	const json_t *file = json_object_get(entry, "import_playbook");
+	if (!file)
+		file = json_object_get(entry, "ansible.builtin.import_playbook");
+	if (!file)
+		return play_load(pb, entry, basedir, imp, e);
+	if (!json_is_string(file))
 		return pb_err_at(e, entry, "import_playbook", "import_playbook needs a file name");
 	if (depth > 20)
 		return pb_err_at(e, entry, "import_playbook", "import_playbook nests too deep");
-	json_t *vars = import_vars ? json_deep_copy(import_vars) : json_object();
+	struct import_ctx sub = {
+	    imp ? json_deep_copy(imp->vars) : json_object(),
+	    imp ? json_deep_copy(imp->tags) : json_array(),
+	    imp ? json_copy(imp->when) : json_array(),
+	};
+	const json_t *w = json_object_get(entry, "when");
 	if (json_is_object(json_object_get(entry, "vars")))
-		json_object_update(vars, json_object_get(entry, "vars"));
+		json_object_update(sub.vars, json_object_get(entry, "vars"));
+	tags_add(sub.tags, json_object_get(entry, "tags"));
+	if (json_is_array(w))
+		json_array_extend(sub.when, (json_t *)w);
+	else if (w)
+		json_array_append(sub.when, (json_t *)w);
 	char *name = NULL, *path = NULL;
 	/* rendered with the entry's vars and extra vars, as Ansible does */
-	int rc = pb_render_name(pb, NULL, vars, entry, "import_playbook", json_string_value(imp),
-	                        "pass the name with -e", &name, e);
+	int rc = pb_render_name(pb, NULL, sub.vars, entry, "import_playbook",
+	                        json_string_value(file), "pass the name with -e", &name, e);
 	if (!rc && !(path = pb_resolve(pb, basedir, name, ".")))
 		rc = pb_err_at(e, entry, "import_playbook",
 		               "could not find or access playbook '%s' (looked in %s)", name,
 		               basedir);
 	if (!rc)
-		rc = file_load(pb, path, vars, depth + 1, e);
-	json_decref(vars);
+		rc = file_load(pb, path, &sub, depth + 1, e);
+	json_decref(sub.vars);
+	json_decref(sub.tags);
+	json_decref(sub.when);
 	free(name);
 	free(path);
 	return rc;
 }
 
-static int file_load(struct playbook *pb, const char *path, const json_t *import_vars, int depth,
+static int file_load(struct playbook *pb, const char *path, const struct import_ctx *imp, int depth,
                      struct err *e)
 {
 	json_t *doc = yaml_load_file(path, e);
@@ -233,7 +280,7 @@ static int file_load(struct playbook *pb, const char *path, const json_t *import
 		goto out;
 	}
 	json_array_foreach (doc, i, entry) {
-		if ((rc = entry_load(pb, entry, dir, import_vars, depth, e)))
+		if ((rc = entry_load(pb, entry, dir, imp, depth, e)))
 			break;
 	}
 out:
@@ -280,6 +327,7 @@ struct playbook *playbook_new_adhoc(const char *pattern, const char *module, con
 	p->name = xstrdup("Ansible Ad-Hoc");
 	p->basedir = xstrdup(pb->dir);
 	p->import_vars = json_object();
+	p->import_tags = json_array();
 	struct pb_task *t = pb_task_new(pb, PB_TASK, NULL, NULL, pb->dir);
 	t->action = xstrdup(module);
 	json_decref(t->args);
@@ -302,6 +350,7 @@ void playbook_free(struct playbook *pb)
 		json_decref(p->kw);
 		json_decref(p->import_vars);
 		json_decref(p->static_vars);
+		json_decref(p->import_tags);
 		free(p->name);
 		free(p->hosts);
 		free(p->basedir);
@@ -419,7 +468,9 @@ json_t *pb_task_tags(const struct pb_task *t, const struct pb_play *p)
 			continue;
 		tags_add(out, json_object_get(a->kw, "tags"));
 	}
-	if (p)
+	if (p) {
 		tags_add(out, json_object_get(p->kw, "tags"));
+		tags_add(out, p->import_tags);
+	}
 	return out;
 }

@@ -79,6 +79,7 @@ struct pb_play {
 	struct srcpos pos;
 	json_t *import_vars; /* vars given to import_playbook, {} */
 	json_t *static_vars; /* what its import names are rendered with (names.c) */
+	json_t *import_tags; /* tags of the import_playbook entries above it, [] */
 };
 
 /* Which names are modules, and whether they take free-form text. */
