@@ -250,6 +250,7 @@ static int su_scan(struct conn_feed *f, struct conn_result *r, struct err *e)
 	}
 	return 0;
 }
+
 /* su -c gives the command a session of its own, beyond the reach of a kill
  * of ours; su passes SIGTERM on to its shell only. So that shell runs the
  * command in the background, waits for it, and on SIGTERM or SIGHUP takes
