@@ -401,14 +401,58 @@ int pb_role_import(struct playbook *pb, struct pb_task *t, struct pb_list *out, 
 	return rc;
 }
 
+static int is_include(const struct pb_task *t)
+{
+	return t && (t->kind == PB_INCLUDE || t->kind == PB_INCLUDE_ROLE);
+}
+
+static void when_add(json_t *out, const json_t *w)
+{
+	if (json_is_array(w))
+		json_array_extend(out, (json_t *)w);
+	else if (w)
+		json_array_append(out, (json_t *)w);
+}
+
+/* The when: of the blocks, imports and roles around inc, outermost first.
+ * Ansible checks them again on every included task (only the include's
+ * own when is checked once). An include body above carries those above
+ * it, so the walk stops there. */
+static json_t *outer_when(const struct pb_task *inc)
+{
+	const struct pb_task *chain[64];
+	int n = 0;
+	for (const struct pb_task *a = inc->parent; a && n < 64; a = a->parent) {
+		if (is_include(a))
+			continue;
+		chain[n++] = a;
+		if (is_include(a->parent))
+			break;
+	}
+	json_t *out = json_array();
+	while (n-- > 0)
+		when_add(out, json_object_get(chain[n]->kw, "when"));
+	return out;
+}
+
 /* An include's body block: its apply: keywords (as written, rendered per
- * task like any block's) are the block's, so every included task gets them. */
+ * task like any block's) are the block's, so every included task gets
+ * them, and so are the conditions around the include. */
 static struct pb_task *include_body(struct playbook *pb, struct pb_task *inc)
 {
 	const json_t *apply = json_object_get(inc->args, "apply");
-	struct pb_task *b = pb_task_new(
-	    pb, PB_BLOCK, json_is_object(apply) ? (json_t *)apply : NULL, inc, inc->basedir);
+	json_t *when = outer_when(inc), *kw = NULL;
+	if (json_array_size(when)) {
+		kw = json_is_object(apply) ? json_copy((json_t *)apply) : json_object();
+		when_add(when, json_object_get(apply, "when"));
+		json_object_set(kw, "when", when);
+	} else if (json_is_object(apply)) {
+		kw = json_incref((json_t *)apply); /* as written: keeps key positions */
+	}
+	struct pb_task *b = pb_task_new(pb, PB_BLOCK, kw, inc, inc->basedir);
 	b->handler = inc->handler;
+	json_decref(kw);
+	json_decref(when);
 	return b;
 }
 
