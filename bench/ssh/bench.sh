@@ -14,10 +14,11 @@
 # Each variant runs REPEAT times, interleaved (pool, drover, ansible,
 # openssh, then again), so a load spike on a shared machine hits every
 # variant alike. Every run prints its wall time, the CPU of the client (the
-# process tree the run started) and the CPU the sshd's spent serving it;
-# the end prints the medians, the ratios and the machine. The servers run
-# on the same machine as the client: with few CPUs, their CPU is part of
-# every variant's wall time (see bench/ssh/README.md).
+# process tree the run started) and the hosts' CPU: the sshd's and all they
+# ran for it (sessions, login shells, the commands; for ansible also its
+# python on the hosts). The end prints the medians, the ratios and the
+# machine. The hosts run on the same machine as the client: with few CPUs,
+# their CPU is part of every variant's wall time (see bench/ssh/README.md).
 #
 # usage: bench/ssh/bench.sh [pool|drover|ansible|openssh|all]...  (default all)
 # env:   REPEAT=3 HOSTS=10 TASKS=20 FORKS=10 PORT=2299 NET=127.0.2
@@ -116,7 +117,9 @@ build() {
 }
 
 # The sshd's run in a cgroup of their own, so the CPU spent serving a run
-# (listeners, sessions and the commands they fork) can be read off it.
+# (listeners, sessions and the commands they fork) can be read off it:
+# counters of processes that are still running or were never waited for
+# are in it too, unlike a parent's cutime.
 # cgroup v1 (cpuacct) or v2; without either the column shows "n/a".
 cg_setup() {
 	local base i
@@ -147,7 +150,7 @@ cg_remove() {
 	CG_DIR=
 }
 
-sshd_cpu() { # CPU seconds the sshd's have used so far
+hosts_cpu() { # CPU seconds the sshd's and their children have used so far
 	if [ -z "${CG:-}" ]; then
 		echo n/a
 	elif [ -f "$CG/cpuacct.usage" ]; then
@@ -212,7 +215,7 @@ run_ansible() {
 measure() {
 	local rep=$1 v=$2 c0 c1 t u s
 	sessions_done
-	c0=$(sshd_cpu)
+	c0=$(hosts_cpu)
 	TIMEFORMAT='%R %U %S'
 	if ! { time "run_$v" >"$WORK/$v.out" 2>&1; } 2>"$WORK/$v.time"; then
 		echo "$v failed:" >&2
@@ -220,7 +223,7 @@ measure() {
 		return 1
 	fi
 	sessions_done
-	c1=$(sshd_cpu)
+	c1=$(hosts_cpu)
 	read -r t u s <"$WORK/$v.time"
 	u=$(echo "$u + $s" | bc)
 	[ "$c0" = n/a ] || c1=$(printf '%.3f' "$(echo "$c1 - $c0" | bc)")
@@ -230,25 +233,36 @@ measure() {
 }
 
 median() { # median VARIANT [COLUMN]: the median wall time (2), client CPU (3)
-	# or sshd CPU (4) of its runs
+	# or hosts' CPU (4) of its runs
 	awk -v v="$1" -v c="${2:-2}" '$1 == v && $c != "n/a" { print $c }' "$WORK/times" | sort -g |
 		awk '{ a[NR] = $1 } END { if (NR) printf "%.3f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
+cpu_total() { # cpu_total VARIANT: median client CPU + median hosts' CPU
+	local c h
+	c=$(median "$1" 3)
+	h=$(median "$1" 4)
+	[ -n "$c" ] && [ -n "$h" ] && echo "$c + $h" | bc
+}
+
 summary() {
-	local v m md
+	local v m md c
 	echo
-	echo "medians of $REPEAT    wall (s)  client cpu (s)  sshd cpu (s)"
+	echo "medians of $REPEAT    wall (s)  client cpu (s)  hosts cpu (s)"
 	for v in pool drover ansible openssh; do
 		m=$(median $v)
 		[ -z "$m" ] || printf '     %-8s %9.3f %14.3f %13s\n' "$v" "$m" "$(median $v 3)" \
 			"$(median $v 4 | grep . || echo n/a)"
 	done
+	# the hosts share the client's CPUs here: no run can be shorter than
+	# all the CPU it needs spread over all CPUs
+	for v in drover ansible; do
+		c=$(cpu_total $v) || continue
+		printf 'CPU bound: %-8s needs %7.3f s of CPU (client + hosts), at least %7.3f s on %d CPUs\n' \
+			"$v" "$c" "$(echo "$c / $(nproc)" | bc -l)" "$(nproc)"
+	done
 	md=$(median drover)
 	[ -n "$md" ] || return 0
-	m=$(median drover 4)
-	[ -z "$m" ] || printf 'CPU bound on this machine: drover needs %.3f s of CPU (its own and the\nsshd'"'"'s), %.3f s of wall time on %d CPUs at the very least\n' \
-		"$(echo "$(median drover 3) + $m" | bc)" "$(echo "($(median drover 3) + $m) / $(nproc)" | bc -l)" "$(nproc)"
 	for v in ansible openssh; do
 		m=$(median $v)
 		[ -z "$m" ] || printf '%-8s / drover = %.1fx   (drover / %s = %.4f)\n' "$v" \
@@ -271,7 +285,7 @@ echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cp
 echo "drover $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')," \
 	"$(ssh -V 2>&1), $(/usr/bin/ansible-playbook --version 2>/dev/null | head -1 || echo 'no ansible')"
 echo
-echo "run  variant   wall (s)  client cpu (s)  sshd cpu (s)"
+echo "run  variant   wall (s)  client cpu (s)  hosts cpu (s)"
 : >"$WORK/times"
 for ((r = 1; r <= REPEAT; r++)); do
 	for v in pool drover ansible openssh; do
