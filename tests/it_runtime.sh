@@ -4,7 +4,8 @@
 # under the free strategy) over ssh against a real sshd on loopback
 # (tests/conn/sshd.sh), compared with what ansible-playbook did locally
 # (tests/playbooks/expected/): background jobs must outlive the ssh channel
-# that started them, and results must not depend on the connection.
+# that started them, and results must not depend on the connection. Then
+# async under become (sudo with a password) as a user that is not root.
 set -uo pipefail
 cd "$(dirname "$0")/playbooks"
 : "${DROVER_BIN:?DROVER_BIN must point at the drover binary}"
@@ -34,4 +35,24 @@ for name in 30_throttle 31_async 32_module_defaults 33_throttle_free; do
 		echo "ok   $name over ssh"
 	fi
 done
+# async under become with a sudo password, as a login user that is not
+# root (a local user made by sshd.sh and removed at the end).
+trap 'sh ../conn/sshd.sh deluser drover-rt-async >/dev/null 2>&1; sh ../conn/sshd.sh stop "$sshdir" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+chmod 755 "$tmp" # sshd reads authorized_keys in it as that user
+if sh ../conn/sshd.sh user drover-rt-async >"$tmp/user.out" 2>&1 &&
+	echo 'drover-rt-async:rt-pw-4e1' | chpasswd; then
+	printf 'target ansible_connection=ssh ansible_host=127.0.0.1 ansible_port=%s ansible_user=drover-rt-async ansible_ssh_private_key_file=%s ansible_host_key_checking=false ansible_become_password=rt-pw-4e1\n' \
+		"$port" "$sshdir/id_ed25519" >"$tmp/become.ini"
+	timeout 120 "$DROVER_BIN" run -i "$tmp/become.ini" ../runtime/async_become.yml >"$tmp/out" 2>&1
+	rc=$?
+	if [ $rc != 0 ] ||
+		! grep -q '"msg": "become: root root /root/.ansible_async/j[0-9]*\.[0-9]*"' "$tmp/out" ||
+		! grep -q '"msg": "login: drover-rt-async /home/drover-rt-async/.ansible_async/j' "$tmp/out"; then
+		echo "FAIL async under become (rc $rc)"; head -60 "$tmp/out"; fail=1
+	else
+		echo "ok   async under become, sudo with a password"
+	fi
+else
+	echo "FAIL could not make the test user"; cat "$tmp/user.out"; fail=1
+fi
 exit $fail
