@@ -126,6 +126,15 @@ else
 	echo "ok   assert output"
 fi
 
+# A failed include prints its failure under the task banner.
+"$DROVER_BIN" run -i suite/hosts text/include_fail.yml >"$tmp/if" 2>&1
+rc=$?
+if [ $rc != 2 ] || ! grep -q '^fatal: \[h1\]: FAILED! => {"reason": ".*no-such-file.yml' "$tmp/if"; then
+	echo "FAIL failed include output (rc $rc)"; cat "$tmp/if"; fail=1
+else
+	echo "ok   failed include output"
+fi
+
 # Ctrl-C: no new tasks, the recap, exit 130.
 "$DROVER_BIN" run -i suite/hosts text/interrupt.yml >"$tmp/i" 2>&1 &
 pid=$!

@@ -389,7 +389,9 @@ void output_result(struct output *o, const char *host, const char *delegate, con
 		json_decref(c);
 		return;
 	}
-	if (action &&
+	/* An include that worked was announced by its 'included:' line; one
+	 * that failed is shown like any failure, as Ansible does. */
+	if (st != ST_FAILED && action &&
 	    (str_endswith(action, "include_tasks") || str_endswith(action, "include_role")))
 		return;
 	char *who = delegate && strcmp(delegate, host) ? xasprintf("%s -> %s", host, delegate)
