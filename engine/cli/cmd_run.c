@@ -46,10 +46,9 @@ static void list_tasks_in(const struct pb_list *l, const struct pb_play *p, json
 			list_tasks_in(&t->block, p, alltags, show, sel);
 			continue;
 		}
-		json_t *tags = pb_task_tags(t, NULL), *all = pb_task_tags(t, p);
-		int run = exec_tags_match(all, sel->only, sel->skip);
-		json_decref(all);
-		if (!run) {
+		/* Ansible lists a task's tags with those it inherits from the play */
+		json_t *tags = pb_task_tags(t, p);
+		if (!exec_tags_match(tags, sel->only, sel->skip)) {
 			json_decref(tags);
 			continue;
 		}
@@ -63,7 +62,10 @@ static void list_tasks_in(const struct pb_list *l, const struct pb_play *p, json
 				json_array_append(alltags, v);
 		}
 		if (show) {
-			char *title = pb_task_title(t);
+			/* the role's name joins an include_role's title only when it
+			 * runs (Ansible's listing knows the action alone) */
+			char *title = t->kind == PB_INCLUDE_ROLE && !t->name ? xstrdup(t->action)
+			                                                     : pb_task_title(t);
 			printf("      %s\t", title);
 			print_tags("TAGS", tags);
 			printf("\n");

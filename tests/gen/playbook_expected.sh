@@ -41,6 +41,7 @@ done <<'LISTS'
 --list-tasks -t never suite/14_tags.yml
 --list-tasks --list-tags --skip-tags deploy suite/14_tags.yml suite/03_blocks.yml
 --list-tasks suite/07_includes.yml suite/04_handlers.yml
+--list-tasks --list-tags suite/28_apply_tags.yml suite/27_include_apply.yml
 LISTS
 # Default (text) output of suite playbooks, one fork so the order is fixed;
 # the playbook directory is cut from paths and timings blanked.
