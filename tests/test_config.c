@@ -137,6 +137,8 @@ static void test_typed_keys(void **state)
 	                           "[privilege_escalation]\n"
 	                           "become = yes\n"
 	                           "become_user = root\n"
+	                           "become_flags = -H -S\n"
+	                           "become_exe = /usr/local/bin/sudo\n"
 	                           "[ssh_connection]\n"
 	                           "pipelining = True\n");
 	struct config c;
@@ -155,6 +157,8 @@ static void test_typed_keys(void **state)
 	assert_string_equal(c.stdout_callback, "json");
 	assert_int_equal(c.become, 1);
 	assert_string_equal(c.become_user, "root");
+	assert_string_equal(c.become_flags, "-H -S");
+	assert_string_equal(c.become_exe, "/usr/local/bin/sudo");
 	assert_int_equal(c.pipelining, 1);
 	json_t *d = json_object_get(c.raw, "defaults");
 	assert_string_equal(json_string_value(json_object_get(d, "something_else")),

@@ -32,6 +32,8 @@ void config_release(struct config *c)
 	free(c->stdout_callback);
 	free(c->become_user);
 	free(c->become_method);
+	free(c->become_flags);
+	free(c->become_exe);
 	free(c->ssh_args);
 	json_decref(c->raw);
 	memset(c, 0, sizeof(*c));
@@ -89,6 +91,8 @@ static const struct known known_keys[] = {
     {"privilege_escalation", "become", K_BOOL, OFF(become)},
     {"privilege_escalation", "become_user", K_STR, OFF(become_user)},
     {"privilege_escalation", "become_method", K_STR, OFF(become_method)},
+    {"privilege_escalation", "become_flags", K_STR, OFF(become_flags)},
+    {"privilege_escalation", "become_exe", K_STR, OFF(become_exe)},
     {"privilege_escalation", "become_ask_pass", K_BOOL, OFF(become_ask_pass)},
     {"ssh_connection", "ssh_args", K_STR, OFF(ssh_args)},
     {"ssh_connection", "pipelining", K_BOOL, OFF(pipelining)},

@@ -27,7 +27,7 @@ struct config {
 	int timeout;           /* connect timeout, default 10 */
 	char *stdout_callback; /* "default" or "json" */
 	int become;            /* [privilege_escalation] */
-	char *become_user, *become_method;
+	char *become_user, *become_method, *become_flags, *become_exe;
 	int become_ask_pass;
 	char *ssh_args; /* [ssh_connection], accepted */
 	int pipelining;

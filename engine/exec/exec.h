@@ -31,7 +31,8 @@ struct exec_cfg {
 	const char *limit, *tags, *skip_tags, *start_at_task;
 	int become; /* -b */
 	const char *become_user, *become_method, *remote_user;
-	const char *become_password; /* -K; vars (ansible_become_password) win */
+	const char *become_flags, *become_exe; /* [privilege_escalation] */
+	const char *become_password;           /* -K; vars (ansible_become_password) win */
 	const char *inventory_dir;
 	struct lua_hooks *hooks; /* may be NULL */
 };

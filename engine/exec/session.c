@@ -138,6 +138,8 @@ int session_open(struct session *s, struct cli *c, enum out_kind kind, struct er
 	x->become = c->become || c->cfg.become;
 	x->become_user = c->become_user ? c->become_user : c->cfg.become_user;
 	x->become_method = c->become_method ? c->become_method : c->cfg.become_method;
+	x->become_flags = c->cfg.become_flags;
+	x->become_exe = c->cfg.become_exe;
 	x->remote_user = d.user;
 	x->become_password = s->become_password;
 	x->inventory_dir = s->inventory_dir;

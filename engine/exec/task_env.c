@@ -257,7 +257,7 @@ static char *become_text(struct item_run *ir, const char *kw, const char *own, c
 	return s;
 }
 
-/* become: the task keyword, else ansible_become, else -b. The user, method,
+/* become: ansible_become, else the keyword, else -b. The user, method,
  * flags and exe as become_text says (then the config for user and method),
  * kept in one allocation that *user owns; the password from vars, else -K. */
 void exec_become_opts(struct item_run *ir, struct conn_exec_opts *o, char **user, char **pw)
@@ -267,9 +267,11 @@ void exec_become_opts(struct item_run *ir, struct conn_exec_opts *o, char **user
 	const char **dst[4] = {&o->become_user, &o->become_method, &o->become_flags,
 	                       &o->become_exe};
 	size_t len = 0;
-	int become = bv ? config_bool(bv) > 0 : cfg->become, i;
+	int i;
+	/* ansible_become is a connection variable: it wins over the keyword */
+	o->become =
+	    bv ? config_bool(bv) > 0 : exec_kw_bool(ir->pr, ir->t, "become", ir->vars, cfg->become);
 	free(bv);
-	o->become = exec_kw_bool(ir->pr, ir->t, "become", ir->vars, become);
 	v[1] = become_text(ir, "become_method", NULL, "ansible_become_method");
 	if (!v[1] && cfg->become_method)
 		v[1] = xstrdup(cfg->become_method);
@@ -280,8 +282,12 @@ void exec_become_opts(struct item_run *ir, struct conn_exec_opts *o, char **user
 		v[0] = xstrdup(cfg->become_user);
 	snprintf(own, sizeof(own), "ansible_%s_flags", m);
 	v[2] = become_text(ir, "become_flags", own, "ansible_become_flags");
+	if (!v[2] && cfg->become_flags)
+		v[2] = xstrdup(cfg->become_flags);
 	snprintf(own, sizeof(own), "ansible_%s_exe", m);
 	v[3] = become_text(ir, "become_exe", own, "ansible_become_exe");
+	if (!v[3] && cfg->become_exe)
+		v[3] = xstrdup(cfg->become_exe);
 	for (i = 0; i < 4; i++)
 		len += v[i] ? strlen(v[i]) + 1 : 0;
 	*user = p = xmalloc(len + 1);

@@ -10,21 +10,10 @@
 #include <string.h>
 
 static const char *const play_inherited[] = {
-    "become",
-    "become_user",
-    "become_method",
-    "become_flags",
-    "environment",
-    "ignore_errors",
-    "ignore_unreachable",
-    "no_log",
-    "check_mode",
-    "diff",
-    "remote_user",
-    "connection",
-    "any_errors_fatal",
-    "timeout",
-    "port",
+    "become",     "become_user",      "become_method", "become_flags",
+    "become_exe", "environment",      "ignore_errors", "ignore_unreachable",
+    "no_log",     "check_mode",       "diff",          "remote_user",
+    "connection", "any_errors_fatal", "timeout",       "port",
     NULL,
 };
 
