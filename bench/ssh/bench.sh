@@ -268,6 +268,8 @@ summary() {
 		[ -z "$m" ] || printf '%-8s / drover = %.1fx   (drover / %s = %.4f)\n' "$v" \
 			"$(echo "$m / $md" | bc -l)" "$v" "$(echo "$md / $m" | bc -l)"
 	done
+	c=$(cpu_total drover) && m=$(cpu_total ansible) &&
+		printf 'CPU (client + hosts) ansible / drover = %.1fx\n' "$(echo "$m / $c" | bc -l)"
 	m=$(median ansible)
 	[ -z "$m" ] || echo "target: ansible / drover >= 50x:" \
 		"$(echo "$m / $md >= 50" | bc | sed 's/1/met/; s/0/NOT met/')"
@@ -283,7 +285,7 @@ echo "drover ssh fan-out: $HOSTS hosts x $TASKS tasks, forks $FORKS, $REPEAT run
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
 	"$(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "drover $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')," \
-	"$(ssh -V 2>&1), $(/usr/bin/ansible-playbook --version 2>/dev/null | head -1 || echo 'no ansible')"
+	"$(ssh -V 2>&1), $(/usr/bin/ansible-playbook --version 2>/dev/null | sed -n 1p)"
 echo
 echo "run  variant   wall (s)  client cpu (s)  hosts cpu (s)"
 : >"$WORK/times"
