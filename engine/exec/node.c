@@ -301,17 +301,14 @@ static int role_first_run(struct prun *pr, const struct pb_task *b)
 {
 	if (!b->role || b->handler)
 		return 1;
-	char *p = json_dumps(b->role->params, JSON_SORT_KEYS | JSON_COMPACT);
-	char *key = xasprintf("%s%s", b->role->path, p ? p : "");
+	const char *key = b->role->key;
 	int first = 0;
-	free(p);
 	pthread_mutex_lock(&pr->x->lock);
 	if (!json_object_get(pr->roles_run, key)) {
 		json_object_set_new(pr->roles_run, key, json_true());
 		first = 1;
 	}
 	pthread_mutex_unlock(&pr->x->lock);
-	free(key);
 	return first || json_is_true(json_object_get(b->kw, "allow_duplicates"));
 }
 

@@ -380,6 +380,7 @@ void playbook_free(struct playbook *pb)
 		json_decref(r->defaults);
 		json_decref(r->vars);
 		json_decref(r->params);
+		free(r->key);
 		free(r);
 	}
 	pthread_mutex_destroy(&pb->lock);

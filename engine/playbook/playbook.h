@@ -50,6 +50,7 @@ struct pb_role {
 	json_t *defaults; /* defaults/main, {} when none */
 	json_t *vars;     /* vars/main, {} when none */
 	json_t *params;   /* role params from the roles: entry, {} */
+	char *key;        /* Ansible's role identity: the same key runs once a play */
 };
 
 struct pb_task {

@@ -149,6 +149,23 @@ static int role_load_deps(struct playbook *pb, struct pb_role *r, struct pb_task
                           struct pb_list *out, struct pb_list *handlers, int *allow_dup,
                           struct err *e);
 
+/* Ansible's Role.load hashes a role's params with the entry's when, tags,
+ * vars and *_from files and whether an include or import named it: two
+ * entries with the same hash are one role, run once per play (unless
+ * duplicates are allowed); any difference makes another role. */
+static char *role_key(const char *rpath, const struct role_req *q)
+{
+	json_t *k =
+	    json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:s?, s:s?, s:s?, s:s?, s:b}", "path", rpath,
+	              "params", q->params, "when", json_object_get(q->kw, "when"), "tags",
+	              json_object_get(q->kw, "tags"), "vars", (json_t *)q->vars, "tasks",
+	              q->tasks_from, "handlers", q->handlers_from, "vars_from", q->vars_from,
+	              "defaults", q->defaults_from, "include", q->allow_dup >= 0);
+	char *s = json_dumps(k, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(k);
+	return s;
+}
+
 /* The role's body block. It carries allow_duplicates for the executor's
  * once-per-play check: include_role's (default true), else meta's. */
 static struct pb_task *role_body(struct playbook *pb, const struct role_req *q,
@@ -200,6 +217,7 @@ static int role_load(struct playbook *pb, const struct role_req *q, struct pb_ta
 	r->name = xstrdup(strrchr(q->name, '/') ? strrchr(q->name, '/') + 1 : q->name);
 	r->path = rpath;
 	r->params = q->params ? json_deep_copy(q->params) : json_object();
+	r->key = role_key(rpath, q);
 	if (!(r->defaults = role_vars_file(rpath, "defaults", q->defaults_from, e)) ||
 	    !(r->vars = role_vars_file(rpath, "vars", q->vars_from, e)))
 		goto out;
