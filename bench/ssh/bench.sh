@@ -20,7 +20,14 @@
 # machine. The hosts run on the same machine as the client: with few CPUs,
 # their CPU is part of every variant's wall time (see bench/ssh/README.md).
 #
-# usage: bench/ssh/bench.sh [pool|drover|ansible|openssh|all]...  (default all)
+# A fifth variant, not part of "all": `instructions` runs drover once under
+# valgrind's callgrind and prints the instructions drover itself executed
+# (the hosts' work is not in it), with the most expensive functions: a
+# number that does not move with the machine's load, for before/after
+# comparisons of drover's own CPU.
+#
+# usage: bench/ssh/bench.sh [pool|drover|ansible|openssh|instructions|all]...
+#        (default all)
 # env:   REPEAT=3 HOSTS=10 TASKS=20 FORKS=10 PORT=2299 NET=127.0.2
 #        BUILD=build-bench (built as Release when it has no drover yet)
 #        BENCH_USER=droverbench (a local user with /bin/sh as login shell, so
@@ -65,7 +72,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-want() { [[ " $WHAT " == *" $1 "* || " $WHAT " == *" all "* ]]; }
+want() { [[ " $WHAT " == *" $1 "* || (" $WHAT " == *" all "* && $1 != instructions) ]]; }
 
 start_hosts() {
 	if ! id "$BENCH_USER" >/dev/null 2>&1; then
@@ -275,6 +282,20 @@ summary() {
 		"$(echo "$m / $md >= 50" | bc | sed 's/1/met/; s/0/NOT met/')"
 }
 
+instructions() {
+	local out=$WORK/callgrind.out
+	command -v valgrind >/dev/null || { echo "instructions: valgrind is not installed" >&2; return 1; }
+	valgrind --tool=callgrind --callgrind-out-file="$out" "$BUILD/drover" run \
+		-i "$WORK/inventory.ini" -f "$FORKS" "$WORK/play.yml" >"$WORK/instructions.out" 2>&1 ||
+		{ tail -20 "$WORK/instructions.out" >&2; return 1; }
+	echo
+	echo "drover's own instructions (callgrind, one run):" \
+		"$(sed -n 's/^totals: //p' "$out")"
+	callgrind_annotate --inclusive=yes "$out" 2>/dev/null |
+		grep -E '^ *[0-9,]+ \( *[0-9.]+%\) +[^ ]*:(host_connect|ssh_exec|exec_task_vars|output_result|RAND_get0_public|_dl_start) ' |
+		sed 's/^/  /'
+}
+
 start_hosts
 cg_setup
 build
@@ -295,4 +316,5 @@ for ((r = 1; r <= REPEAT; r++)); do
 	done
 done
 summary
+if want instructions; then instructions; fi
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
