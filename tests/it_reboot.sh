@@ -190,7 +190,6 @@ check "check mode: wait_for_connection is skipped, as in Ansible" "$(r "$T/8.jso
 	sleep 10
 	"$LAB" start rb-2 >"$T/start.log" 2>&1
 ) &
-start=$SECONDS
 "$DROVER" run -i "$T/inv.ini" --output json "$T/wfc.yml" >"$T/3.json" 2>"$T/3.err"
 check "wait_for_connection: the run reports the failed host (exit 2)" "$?" 2
 wait
