@@ -462,10 +462,12 @@ static int job_loop(struct ssh_host *h, struct ssh_job *j, ssh_channel ch, struc
 	double deadline = timeout > 0 ? conn_now() + timeout : 0;
 
 	for (;;) {
-		if (job_feed(h, ch, f) < 0)
-			conn_feed_drop(f); /* the command no longer reads stdin */
+		/* scan first: a password the scan just queued goes out now, not
+		 * after the next wait (up to a second per sudo command) */
 		if (conn_feed_scan(f, j->r, e))
 			return e->code;
+		if (job_feed(h, ch, f) < 0)
+			conn_feed_drop(f); /* the command no longer reads stdin */
 		if (j->closed)
 			return 0;
 		if (h->dead)
