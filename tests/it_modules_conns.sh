@@ -1,9 +1,10 @@
 #!/bin/bash
 # it_modules_conns.sh: one module suite, three connections. Runs
 # tests/modules/conns/modules.yml (every everyday module) on one host named
-# "target" over (a) ssh to a lab node, (b) pct through the lab's Proxmox-host
-# stand-in (pve1, tests/lab/pct) into the same node, (c) local on this
-# machine, and asserts the three give the same status per task and the same
+# "target" over (a) ssh to a lab node as root, and as the unprivileged user
+# drover with become (sudo with a password) for every task, (b) pct through
+# the lab's Proxmox-host stand-in (pve1, tests/lab/pct) into the same node,
+# (c) local on this machine, and asserts all give the same status per task and the same
 # registered values (tests/modules/conns/compare.py). Runs: the first with
 # --diff on a fresh scratch directory, the second (idempotence) must change
 # nothing but tasks named "(every run)", the third in check mode on the
@@ -60,6 +61,9 @@ PORT=$(sed -n 's/^DROVER_LAB_SSH_PORT=//p' "$DROVER_LAB_STATE/settings" 2>/dev/n
 PORT=${PORT:-2222}
 SSH_VARS="ansible_user=root ansible_port=$PORT ansible_ssh_private_key_file=$DROVER_LAB_STATE/id_ed25519 ansible_ssh_common_args='-o UserKnownHostsFile=$DROVER_LAB_STATE/known_hosts -o StrictHostKeyChecking=yes'"
 echo "target ansible_host=$ADDR $SSH_VARS" >"$T/ssh.ini"
+# ssh as the unprivileged lab user, every task through sudo with a password
+echo "target ansible_host=$ADDR $SSH_VARS ansible_user=drover ansible_become=true" \
+	"ansible_become_password=$(cat "$DROVER_LAB_STATE/become_password")" >"$T/become.ini"
 printf 'target ansible_connection=pct pct_vmid=%s pct_host=pve1\npve1 ansible_host=%s.2 %s\n' \
 	"$VMID" "$DROVER_LAB_NET" "$SSH_VARS" >"$T/pct.ini"
 echo "target ansible_connection=local" >"$T/local.ini"
@@ -78,7 +82,7 @@ done
 # connection's streams.
 head -c 300000 /dev/urandom >"$T/random.bin"
 
-CONNS="ssh pct local"
+CONNS="ssh become pct local"
 # run NAME CONN PLAYBOOK ARGS...: one drover run, normalized into $T/NAME.CONN.
 run() {
 	local name=$1 conn=$2 pb=$3
@@ -101,8 +105,8 @@ compare() {
 	local name=$1
 	shift
 	echo "--- $name"
-	"$PY" "$D/compare.py" --no-systemd local "$@" ssh ssh="$T/$name.ssh" pct="$T/$name.pct" \
-		local="$T/$name.local" || FAILS=$((FAILS + 1))
+	"$PY" "$D/compare.py" --no-systemd local "$@" ssh ssh="$T/$name.ssh" become="$T/$name.become" \
+		pct="$T/$name.pct" local="$T/$name.local" || FAILS=$((FAILS + 1))
 }
 
 for c in $CONNS; do
@@ -117,8 +121,9 @@ for c in $CONNS; do
 	echo "$c: 4 runs in $((SECONDS - start)) s"
 done
 compare first
-compare second --idempotent ssh --idempotent pct --idempotent local
-compare check --idempotent ssh --idempotent pct --idempotent local
+all="--idempotent ssh --idempotent become --idempotent pct --idempotent local"
+compare second $all
+compare check $all
 compare fresh_check
 
 # What the suite covers, so a module missing from it shows.
@@ -127,6 +132,20 @@ for m in command shell raw script copy template file lineinfile blockinfile repl
 	assert fail pause ping setup include_vars; do
 	grep -qE "^ *(- )?$m:( |\$)" "$D/modules.yml" || fail "modules.yml does not use $m"
 done
+
+# sudo with a password costs a round trip, not a poll interval: twenty
+# become commands over ssh in well under a second each (they took 1 s each
+# when the password waited for the next wake-up).
+start=$(date +%s%N)
+timeout 120 "$DROVER_BIN" run -i "$T/become.ini" "$D/become_speed.yml" >"$T/speed.out" 2>&1
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+if [ $rc = 0 ] && [ $ms -lt 10000 ]; then
+	ok "20 become commands over ssh in $ms ms"
+else
+	fail "20 become commands over ssh took $ms ms (rc $rc)"
+	tail -5 "$T/speed.out"
+fi
 
 for c in $CONNS; do
 	run cleanup "$c" modules.yml --tags cleanup
