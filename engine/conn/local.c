@@ -202,7 +202,7 @@ static int wait_child(pid_t pid, double deadline, int *status)
  * of ours; su passes SIGTERM on, so it gets a moment before SIGKILL. */
 static void stop_child(pid_t pid, int pty, int *status)
 {
-	double until = conn_now() + 1;
+	double until = conn_now() + 2; /* generous: su is slow on a loaded host */
 
 	if (pty && kill(-pid, SIGTERM) == 0)
 		for (; conn_now() < until; usleep(10000))

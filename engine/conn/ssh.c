@@ -542,7 +542,17 @@ static int ssh_exec(struct conn *c, const struct conn_job *cj, struct conn_resul
 	 * that shell's place instead of being its child: one fork less per
 	 * command on the host, and a timeout's KILL reaches the command's own
 	 * shell rather than an idle parent. */
-	buf_adds(&cmd, "exec /bin/sh -c ");
+	if (cj->timeout > 0)
+		/* sshd refuses a signal request (our KILL at the deadline) on a
+		 * root login, so the host stops the command too: timeout(1) kills
+		 * the command's whole process group, where the host has it */
+		buf_addf(
+		    &cmd,
+		    "t=; command -v timeout >/dev/null 2>&1 && t='timeout -s KILL %d'; exec $t ",
+		    cj->timeout);
+	else
+		buf_adds(&cmd, "exec ");
+	buf_adds(&cmd, "/bin/sh -c ");
 	buf_add_shquote(&cmd, cj->cmd);
 
 	pthread_mutex_lock(&h->lock);

@@ -459,6 +459,18 @@ static void test_ssh_timeout(void **state)
 	run_ok(c, "echo still", NULL, &r);
 	assert_string_equal(buf_str(&r.out), "still\n");
 	conn_result_release(&r);
+	/* a command that timed out is stopped: it never goes on to its next step */
+	char mark[] = "/tmp/drover-timeout-XXXXXX", cmd[128];
+	int fd = mkstemp(mark);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(mark);
+	snprintf(cmd, sizeof(cmd), "sleep 2; touch %s", mark);
+	assert_int_equal(conn_exec(c, cmd, &o, &r, &e), ERR_TIMEOUT);
+	conn_result_release(&r);
+	sleep(3);
+	assert_int_equal(access(mark, F_OK), -1);
+	unlink(mark);
 	conn_pool_free(pool);
 }
 
