@@ -59,12 +59,12 @@ ADDR=$(cat "$DROVER_LAB_STATE/nodes/$NODE/addr")
 VMID=$(cat "$DROVER_LAB_STATE/nodes/$NODE/vmid")
 PORT=$(sed -n 's/^DROVER_LAB_SSH_PORT=//p' "$DROVER_LAB_STATE/settings" 2>/dev/null)
 PORT=${PORT:-2222}
-SSH_VARS="ansible_user=root ansible_port=$PORT ansible_ssh_private_key_file=$DROVER_LAB_STATE/id_ed25519 ansible_ssh_common_args='-o UserKnownHostsFile=$DROVER_LAB_STATE/known_hosts -o StrictHostKeyChecking=yes'"
-echo "target ansible_host=$ADDR $SSH_VARS" >"$T/ssh.ini"
+SSH_VARS="ansible_port=$PORT ansible_ssh_private_key_file=$DROVER_LAB_STATE/id_ed25519 ansible_ssh_common_args='-o UserKnownHostsFile=$DROVER_LAB_STATE/known_hosts -o StrictHostKeyChecking=yes'"
+echo "target ansible_host=$ADDR ansible_user=root $SSH_VARS" >"$T/ssh.ini"
 # ssh as the unprivileged lab user, every task through sudo with a password
-echo "target ansible_host=$ADDR $SSH_VARS ansible_user=drover ansible_become=true" \
+echo "target ansible_host=$ADDR ansible_user=drover $SSH_VARS ansible_become=true" \
 	"ansible_become_password=$(cat "$DROVER_LAB_STATE/become_password")" >"$T/become.ini"
-printf 'target ansible_connection=pct pct_vmid=%s pct_host=pve1\npve1 ansible_host=%s.2 %s\n' \
+printf 'target ansible_connection=pct pct_vmid=%s pct_host=pve1\npve1 ansible_host=%s.2 ansible_user=root %s\n' \
 	"$VMID" "$DROVER_LAB_NET" "$SSH_VARS" >"$T/pct.ini"
 echo "target ansible_connection=local" >"$T/local.ini"
 
@@ -100,12 +100,15 @@ run() {
 		grep -B1 -A1 ': failed$' "$T/$name.$conn" | head -20
 	}
 }
+# Without systemd as PID 1 here (CI), local skips the systemd tasks.
+NOSYS=
+[ -d /run/systemd/system ] || NOSYS="--no-systemd local"
 # compare NAME [compare.py options]: the three connections agree.
 compare() {
 	local name=$1
 	shift
 	echo "--- $name"
-	"$PY" "$D/compare.py" --no-systemd local "$@" ssh ssh="$T/$name.ssh" become="$T/$name.become" \
+	"$PY" "$D/compare.py" $NOSYS "$@" ssh ssh="$T/$name.ssh" become="$T/$name.become" \
 		pct="$T/$name.pct" local="$T/$name.local" || FAILS=$((FAILS + 1))
 }
 
@@ -132,6 +135,10 @@ for m in command shell raw script copy template file lineinfile blockinfile repl
 	assert fail pause ping setup include_vars; do
 	grep -qE "^ *(- )?$m:( |\$)" "$D/modules.yml" || fail "modules.yml does not use $m"
 done
+
+# the become runs log in as drover and act as root
+who=$("$DROVER_BIN" exec -i "$T/become.ini" target -e ansible_become=false -- id -un 2>&1 | tail -1)
+[ "$who" = drover ] && ok "the become runs log in as drover" || fail "become runs log in as '$who'"
 
 # sudo with a password costs a round trip, not a poll interval: twenty
 # become commands over ssh in well under a second each (they took 1 s each
