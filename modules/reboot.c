@@ -201,7 +201,10 @@ out:
 /*
  * Issue the reboot. The host may go down before the command's status comes
  * back: a lost connection (or a command that never returns) is the reboot
- * under way, as in Ansible. -1 with result failed when the command failed.
+ * under way, as in Ansible. So is a command killed by a signal: the host's
+ * shutdown stopped it (Ansible's ssh sees exit 255 then, a lost
+ * connection; over pct the container's shutdown kills `pct exec`'s child).
+ * -1 with result failed when the command failed.
  */
 static int issue(struct rb *b, const char *cmd, json_t *result)
 {
@@ -214,7 +217,11 @@ static int issue(struct rb *b, const char *cmd, json_t *result)
 	err_init(&e);
 	o.timeout = 60;
 	ret = conn_exec(b->ctx->conn, cmd, &o, &r, &e);
-	if (!ret && r.rc != 0) {
+	if (ret < 0 && e.code != ERR_UNREACH && e.code != ERR_TIMEOUT) {
+		mod_fail(result, "Reboot command failed. Error was: '%s'", e.msg);
+		json_object_set_new(result, "rebooted", json_false());
+		ret = -1;
+	} else if (!ret && r.rc != 0 && r.rc <= 128) {
 		trimmed(out, sizeof(out), &r.out);
 		trimmed(err, sizeof(err), &r.err);
 		mod_fail(result, "Reboot command failed. Error was: '%s, %s'", out, err);

@@ -35,7 +35,11 @@ CHECKS=0
 cleanup() {
 	wait
 	"$LAB" down >/dev/null 2>&1
-	rm -rf "$T"
+	if [ "$FAILS" = 0 ]; then
+		rm -rf "$T"
+	else
+		echo "drover's output kept in $T"
+	fi
 }
 trap cleanup EXIT
 
