@@ -14,6 +14,17 @@
 #include "modules/common.h"
 #include "util/log.h"
 
+/* Local time as Python's str(datetime.now()), which Ansible's pause returns. */
+static json_t *stamp(const struct timeval *tv)
+{
+	struct tm tm;
+	char s[64];
+	time_t t = tv->tv_sec;
+	localtime_r(&t, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm);
+	return json_sprintf("%s.%06ld", s, (long)tv->tv_usec);
+}
+
 static void sleep_ms(long long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -56,6 +67,8 @@ static int pause_run(struct task_ctx *ctx, const json_t *args, json_t *result, s
 	char out[128];
 	snprintf(out, sizeof(out), "Paused for %.2g %s", sec || !min ? delta : delta / 60,
 	         sec || !min ? "seconds" : "minutes");
+	json_object_set_new(result, "start", stamp(&t0));
+	json_object_set_new(result, "stop", stamp(&t1));
 	json_object_set_new(result, "delta", json_integer((json_int_t)delta));
 	json_object_set_new(result, "echo", json_boolean(mod_bool(args, "echo")));
 	json_object_set_new(result, "rc", json_integer(0));

@@ -42,11 +42,12 @@ static int script_run(struct task_ctx *ctx, const json_t *args, json_t *result, 
 		if ((ret = mod_sh(ctx, buf_str(&guard), &r, e)) < 0)
 			goto out;
 		if (strstr(buf_str(&r.out), "skip")) {
+			/* Ansible's script action skips the task (AnsibleActionSkip) */
+			json_object_set_new(result, "skipped", json_true());
 			json_object_set_new(result, "msg",
-			                    json_sprintf("%s not run command since '%s' %s",
-			                                 ctx->check ? "Would" : "Did", c ? c : rm,
-			                                 c ? "exists" : "does not exist"));
-			json_object_set_new(result, "rc", json_integer(0));
+			                    json_sprintf("%s %s, matching %s option", c ? c : rm,
+			                                 c ? "exists" : "does not exist",
+			                                 c ? "creates" : "removes"));
 			mod_set_changed(result, 0);
 			goto out;
 		}

@@ -931,6 +931,10 @@ static void test_controller_modules(void **state)
 	expect_ok(r, 0);
 
 	r = run("pause", "{\"seconds\": 0.1}");
+	/* start and stop as Ansible's pause gives them: 2026-01-02 03:04:05.678901 */
+	assert_int_equal(strlen(s(r, "start")), 26);
+	assert_int_equal(strlen(s(r, "stop")), 26);
+	assert_true(strcmp(s(r, "start"), s(r, "stop")) < 0);
 	expect_ok(r, 0);
 	if (!isatty(0)) {
 		/* waiting for input without a terminal would hang: an error */
@@ -1037,7 +1041,12 @@ static void test_slurp_fetch_script(void **state)
 	r = run("script", "{\"_raw_params\": \"hello.sh one 'two three'\"}");
 	assert_string_equal(s(r, "stdout"), "args: one two three");
 	expect_ok(r, 1);
+	/* creates satisfied: the task is skipped, as Ansible's script action does */
 	r = run("script", "{\"cmd\": \"hello.sh\", \"creates\": \"%s\"}", P("sl"));
+	assert_true(json_is_true(json_object_get(r, "skipped")));
+	char skipmsg[1200];
+	snprintf(skipmsg, sizeof(skipmsg), "%s exists, matching creates option", P("sl"));
+	assert_string_equal(s(r, "msg"), skipmsg);
 	expect_ok(r, 0);
 }
 
