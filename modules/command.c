@@ -103,6 +103,56 @@ static void add_exists(struct buf *cmd, const char *path)
 	}
 }
 
+static void add_quoted_n(struct buf *cmd, const char *s, size_t n)
+{
+	char *t = xstrndup(s, n);
+	buf_add_shquote(cmd, t);
+	free(t);
+}
+
+static int name_char(char c, int first)
+{
+	return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (!first && c >= '0' && c <= '9');
+}
+
+/*
+ * One word of a command, expanded on the host as Ansible's command module
+ * does it (os.path.expandvars, then expanduser): $NAME and ${NAME} become
+ * the variable's value when it is set and stay as written when not, a
+ * leading ~ or ~user is the home directory; nothing else is interpreted.
+ */
+static void add_expanded(struct buf *cmd, const char *w)
+{
+	const char *p = w, *lit = w;
+	size_t n = 0;
+	if (*p == '~') {
+		for (n = 1; p[n] && p[n] != '/' && (name_char(p[n], 0) || strchr(".-", p[n])); n++)
+			;
+		if (!p[n] || p[n] == '/') {
+			n += p[n] == '/';   /* the prefix ends at an unquoted slash */
+			buf_add(cmd, p, n); /* unquoted: the shell's tilde expansion */
+			p = lit = w + n;
+		}
+	}
+	for (; *p; p++) {
+		int brace = p[0] == '$' && p[1] == '{';
+		const char *name = p + 1 + brace;
+		for (n = 0; p[0] == '$' && name_char(name[n], n == 0); n++)
+			;
+		if (!n || (brace && name[n] != '}'))
+			continue;
+		if (p > lit)
+			add_quoted_n(cmd, lit, (size_t)(p - lit));
+		buf_addf(cmd, "\"${%.*s-\\$%s%.*s%s}\"", (int)n, name, brace ? "{" : "", (int)n,
+		         name, brace ? "\\}" : "");
+		p = name + n + brace - 1;
+		lit = p + 1;
+	}
+	if (p > lit || lit == w)
+		add_quoted_n(cmd, lit, (size_t)(p - lit));
+}
+
 /* The command line to run, and the "cmd" value Ansible reports. */
 static int build_cmd(const json_t *args, int shell, struct buf *cmd, json_t **shown, json_t *result)
 {
@@ -149,7 +199,7 @@ static int build_cmd(const json_t *args, int shell, struct buf *cmd, json_t **sh
 		char *text = json_is_string(w) ? xstrdup(json_string_value(w)) : tmpl_to_text(w);
 		if (i)
 			buf_addc(cmd, ' ');
-		buf_add_shquote(cmd, text);
+		add_expanded(cmd, text);
 		free(text);
 	}
 	*shown = words;

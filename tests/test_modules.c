@@ -210,11 +210,30 @@ static void test_command(void **state)
 	json_t *r = run("command", "{\"_raw_params\": \"echo 'a  b' $HOME\"}");
 	assert_false(failed(r));
 	assert_true(changed(r));
-	/* no shell: the quoted spaces stay, $HOME is not expanded */
-	assert_string_equal(s(r, "stdout"), "a  b $HOME");
+	/* no shell: the quoted spaces stay; $HOME is expanded on the host as
+	 * Ansible's command module does (expandvars), cmd shows it unexpanded */
+	char want[1200];
+	snprintf(want, sizeof(want), "a  b %s", getenv("HOME"));
+	assert_string_equal(s(r, "stdout"), want);
 	assert_int_equal(json_integer_value(json_object_get(r, "rc")), 0);
 	assert_int_equal(json_array_size(json_object_get(r, "cmd")), 3);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(r, "cmd"), 2)),
+	                    "$HOME");
 	assert_non_null(json_object_get(r, "delta"));
+	json_decref(r);
+	/* what ansible-core 2.14 prints for the same argv: set variables and a
+	 * leading ~ expand, unset ones and everything else stay as written */
+	r = run("command",
+	        "{\"argv\": [\"printf\", \"[%%s]\", \"${HOME}\", \"a$HOME-b\", \"$NOPE_X\", "
+	        "\"${NOPE_X}\", \"${a b}\", \"$$\", \"$1x\", \"~\", \"~/x\", \"~nouser_zz/q\", "
+	        "\"x~\", \"it's\", \"\", \"${HOME\", \"'$HOME'\", \"*\"]}");
+	const char *h = getenv("HOME");
+	snprintf(
+	    want, sizeof(want),
+	    "[%s][a%s-b][$NOPE_X][${NOPE_X}][${a b}][$$][$1x][%s][%s/x][~nouser_zz/q][x~][it's][]"
+	    "[${HOME]['%s'][*]",
+	    h, h, h, h, h);
+	assert_string_equal(s(r, "stdout"), want);
 	json_decref(r);
 
 	r = run("command", "{\"argv\": [\"printf\", \"%%s|\", \"x y\", \"z\"]}");
