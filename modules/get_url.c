@@ -55,11 +55,13 @@ static void add_client(struct buf *b, const json_t *args, int head)
 		buf_add_shquote(&whdr, h);
 		free(h);
 	}
+	/* no -f: curl would then hide the status; a 4xx or 5xx fails here */
 	buf_addf(b,
-	         "if command -v curl >/dev/null 2>&1; then curl -fsSL%s --max-time %lld%s%s -o %s "
-	         "\"$u\"; elif command -v wget >/dev/null 2>&1; then wget -q%s -T %lld%s%s -O %s "
-	         "\"$u\"; else echo 'neither curl nor wget is on the host' >&2; exit 3; "
-	         "fi || exit $?\n",
+	         "if command -v curl >/dev/null 2>&1; then s=$(curl -sSL%s -w '%%{http_code}' "
+	         "--max-time %lld%s%s -o %s \"$u\") || exit $?; echo \"@status $s\"; "
+	         "[ \"$s\" -lt 400 ] || { echo \"HTTP Error $s\" >&2; exit 22; }; "
+	         "elif command -v wget >/dev/null 2>&1; then wget -q%s -T %lld%s%s -O %s \"$u\"; "
+	         "else echo 'neither curl nor wget is on the host' >&2; exit 3; fi || exit $?\n",
 	         head ? " -I" : "", timeout, insecure ? " -k" : "", buf_str(&hdr),
 	         head ? "/dev/null" : "\"$t\"", head ? " --spider" : "", timeout,
 	         insecure ? " --no-check-certificate" : "", buf_str(&whdr),
@@ -140,8 +142,14 @@ static int on_host(struct task_ctx *ctx, const json_t *args, const char *algo, c
 	json_object_set_new(result, "url", json_string(mod_str(args, "url")));
 	json_object_set_new(result, "dest", json_string(dest));
 	if (r.rc != 0) {
-		mod_fail(result, "Request failed for %s (rc=%d): %s", mod_str(args, "url"), r.rc,
-		         buf_str(&r.err));
+		/* as Ansible: "Request failed" with the server's status when one
+		 * answered (curl's -w), and the client's words as response */
+		long status = (p = tag(out, "@status ")) ? atol(p) : 0;
+		mod_fail(result, "Request failed");
+		if (status > 0)
+			json_object_set_new(result, "status_code", json_integer(status));
+		json_object_set_new(result, "response",
+		                    json_stringn(buf_str(&r.err), strcspn(buf_str(&r.err), "\n")));
 		goto out;
 	}
 	if ((p = tag(out, "@badsum "))) {

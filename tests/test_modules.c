@@ -1309,6 +1309,9 @@ static void test_get_url(void **state)
 	r = run("get_url", "{\"url\": \"http://127.0.0.1:%d/status/404\", \"dest\": \"%s\"}",
 	        http_port, P("404.txt"));
 	assert_true(failed(r));
+	/* Ansible's words and the server's status */
+	assert_string_equal(s(r, "msg"), "Request failed");
+	assert_int_equal(json_integer_value(json_object_get(r, "status_code")), 404);
 	json_decref(r);
 	/* a dest ending in / gets the URL's name without a doubled slash */
 	r = run("get_url", "{\"url\": \"http://127.0.0.1:%d/other.txt\", \"dest\": \"%s/\"}",
