@@ -210,14 +210,19 @@ static struct conn *find_or_add(struct conn_pool *p, const char *host, const jso
 		c = conn_add(p, ops, host, key, vars);
 		key = NULL;
 	}
-	/* The first caller that knows how to find a pct node teaches the
-	 * entry, so a later lazy open can find it too. */
-	if (c && resolve && !c->resolve) {
-		c->resolve = resolve;
-		c->ud = ud;
-	}
 	pthread_mutex_unlock(&p->lock);
 	free(key);
+	/* The first caller that knows how to find a pct node teaches the
+	 * entry, so a later lazy open can find it too (conn_open reads these
+	 * under the same lock). */
+	if (c && resolve) {
+		pthread_mutex_lock(&c->lock);
+		if (!c->resolve) {
+			c->resolve = resolve;
+			c->ud = ud;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
 	return c;
 }
 
