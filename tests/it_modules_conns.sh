@@ -14,7 +14,8 @@
 # this machine (CI) does not, so over local they must be skipped and are
 # left out of that comparison (the output says so).
 #
-# Needs root and what tests/lab/README.md lists, plus python3 and sudo.
+# Needs root and what tests/lab/README.md lists, plus python3, curl, sudo
+# and ansible-core (ansible-playbook is the oracle for the local run).
 # Its own lab: state /var/lib/drover-lab-it-modconn, node "modconn" on
 # 127.0.46.x; an HTTP server (python3 -m http.server) on 127.0.46.3.
 set -u
@@ -135,6 +136,35 @@ for m in command shell raw script copy template file lineinfile blockinfile repl
 	assert fail pause ping setup include_vars; do
 	grep -qE "^ *(- )?$m:( |\$)" "$D/modules.yml" || fail "modules.yml does not use $m"
 done
+
+# The oracle: on this machine, ansible-playbook 2.14 and drover give the
+# same status per task and the same values for everything Ansible has too.
+if [ -x /usr/bin/ansible-playbook ]; then
+	echo "target ansible_connection=local ansible_python_interpreter=$PY" >"$T/ansible.ini"
+	for who in ansible drover; do
+		run reset local modules.yml --tags cleanup
+		rm -rf "$T/fetch"
+		if [ $who = drover ]; then
+			run oracle local modules.yml -D --skip-tags drover_only
+		else
+			mkdir -p "$T/fetch"
+			ANSIBLE_STDOUT_CALLBACK=ansible.posix.json ANSIBLE_NOCOLOR=1 ANSIBLE_CONFIG=/nonexistent \
+				ANSIBLE_RETRY_FILES_ENABLED=0 timeout 300 /usr/bin/ansible-playbook -i "$T/ansible.ini" \
+				-D --skip-tags drover_only -e scratch="$SCRATCH" -e fetch_dir="$T/fetch" \
+				-e binary_src="$T/random.bin" -e http_base="http://$HTTP_HOST:$HTTP_PORT" \
+				-e http_host="$HTTP_HOST" -e http_port="$HTTP_PORT" "$D/modules.yml" \
+				>"$T/oracle.ansible.json" 2>"$T/oracle.ansible.err"
+			"$PY" "$HERE/playbooks/normalize.py" $? <"$T/oracle.ansible.json" |
+				sed "s|$T/fetch|FETCH|g" >"$T/oracle.ansible"
+		fi
+	done
+	echo "--- oracle"
+	"$PY" "$D/compare.py" ansible ansible="$T/oracle.ansible" local="$T/oracle.local" ||
+		FAILS=$((FAILS + 1))
+	run reset local modules.yml --tags cleanup
+else
+	fail "the oracle needs /usr/bin/ansible-playbook (Debian's ansible-core)"
+fi
 
 # the become runs log in as drover and act as root
 who=$("$DROVER_BIN" exec -i "$T/become.ini" target -e ansible_become=false -- id -un 2>&1 | tail -1)
