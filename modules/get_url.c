@@ -92,7 +92,9 @@ static void download_script(const json_t *args, const char *algo, const char *di
 	} else if (!mod_bool(args, "force")) {
 		buf_adds(b, "echo \"@ok $(sha1sum < \"$d\" | cut -d' ' -f1)\"; exit 0; ");
 	}
-	buf_adds(b, "fi\n");
+	buf_adds(
+	    b,
+	    "fi\n[ -d \"$(dirname \"$d\")\" ] || { echo \"@nodir $(dirname \"$d\")\"; exit 0; }\n");
 	free(base);
 	if (check) {
 		add_client(b, args, 1);
@@ -150,6 +152,10 @@ static int on_host(struct task_ctx *ctx, const json_t *args, const char *algo, c
 			json_object_set_new(result, "status_code", json_integer(status));
 		json_object_set_new(result, "response",
 		                    json_stringn(buf_str(&r.err), strcspn(buf_str(&r.err), "\n")));
+		goto out;
+	}
+	if ((p = tag(out, "@nodir "))) {
+		mod_fail(result, "Destination %.*s does not exist", (int)strcspn(p, "\n"), p);
 		goto out;
 	}
 	if ((p = tag(out, "@badsum "))) {

@@ -1313,6 +1313,17 @@ static void test_get_url(void **state)
 	assert_string_equal(s(r, "msg"), "Request failed");
 	assert_int_equal(json_integer_value(json_object_get(r, "status_code")), 404);
 	json_decref(r);
+	/* a dest in a missing directory: Ansible's message, also under -C */
+	for (int check = 0; check < 2; check++) {
+		r = (check ? run_check : run)(
+		    "get_url", "{\"url\": \"http://127.0.0.1:%d/x\", \"dest\": \"%s\"}", http_port,
+		    P("no-dir/x"));
+		assert_true(failed(r));
+		char want[1200];
+		snprintf(want, sizeof(want), "Destination %s does not exist", P("no-dir"));
+		assert_string_equal(s(r, "msg"), want);
+		json_decref(r);
+	}
 	/* a dest ending in / gets the URL's name without a doubled slash */
 	r = run("get_url", "{\"url\": \"http://127.0.0.1:%d/other.txt\", \"dest\": \"%s/\"}",
 	        http_port, dir);
