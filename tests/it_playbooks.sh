@@ -13,27 +13,35 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp" /tmp/drover-suite' EXIT
 export NO_COLOR=1
 
+# compare NAME INVENTORY EXPECTED LABEL SECS: run suite/NAME.yml (with its
+# "# args:" and "# normalize:") against INVENTORY and compare what happened
+# with EXPECTED, what ansible-playbook did.
+compare() {
+	local name=$1 inv=$2 exp=$3 label=$4 secs=$5 args norm rc
+	args=$(sed -n 's/^# args: //p' "suite/$name.yml" | head -1)
+	norm=$(sed -n "s/^# normalize: //p" "suite/$name.yml" | head -1)
+	eval "timeout $secs \"$DROVER_BIN\" run --output json -i \"$inv\" $args suite/$name.yml" \
+		>"$tmp/out.json" 2>"$tmp/err.txt"
+	rc=$?
+	/usr/bin/python3 normalize.py "$rc" $norm <"$tmp/out.json" >"$tmp/got.txt" 2>>"$tmp/err.txt"
+	if ! diff -u "$exp" "$tmp/got.txt" >"$tmp/diff.txt"; then
+		echo "FAIL $name ($label): drover differs from ansible-playbook"
+		head -60 "$tmp/diff.txt"
+		sed 's/^/  stderr: /' "$tmp/err.txt" | head -20
+		fail=1
+	else
+		echo "ok   $name ($label)"
+	fi
+}
+
 for pb in suite/[0-9]*.yml; do
 	name=$(basename "$pb" .yml)
-	args=$(sed -n 's/^# args: //p' "$pb" | head -1)
 	runs=$(sed -n 's/^# runs: //p' "$pb" | head -1)
-	norm=$(sed -n "s/^# normalize: //p" "$pb" | head -1)
 	rm -rf /tmp/drover-suite
 	for run in $(seq 1 "${runs:-1}"); do
 		exp=expected/$name.txt
 		[ "$run" = 1 ] || exp=expected/$name.$run.txt
-		eval "timeout 120 \"$DROVER_BIN\" run --output json -i suite/hosts $args $pb" \
-			>"$tmp/out.json" 2>"$tmp/err.txt"
-		rc=$?
-		/usr/bin/python3 normalize.py "$rc" $norm <"$tmp/out.json" >"$tmp/got.txt" 2>>"$tmp/err.txt"
-		if ! diff -u "$exp" "$tmp/got.txt" >"$tmp/diff.txt"; then
-			echo "FAIL $name (run $run): drover differs from ansible-playbook"
-			head -60 "$tmp/diff.txt"
-			sed 's/^/  stderr: /' "$tmp/err.txt" | head -20
-			fail=1
-		else
-			echo "ok   $name (run $run)"
-		fi
+		compare "$name" suite/hosts "$exp" "run $run" 120
 	done
 done
 
@@ -50,20 +58,7 @@ if sh ../conn/sshd.sh start "$sshdir" 127.0.0.1 $port >"$tmp/sshd.out" 2>&1; the
 	for name in 01_basics 03_blocks 04_handlers 08_until 19_files 23_become \
 		30_throttle 31_async 32_module_defaults 33_throttle_free; do
 		rm -rf /tmp/drover-suite
-		args=$(sed -n 's/^# args: //p' "suite/$name.yml" | head -1)
-		norm=$(sed -n "s/^# normalize: //p" "suite/$name.yml" | head -1)
-		eval "timeout 180 \"$DROVER_BIN\" run --output json -i \"$tmp/hosts_ssh\" $args suite/$name.yml" \
-			>"$tmp/out.json" 2>"$tmp/err.txt"
-		rc=$?
-		/usr/bin/python3 normalize.py "$rc" $norm <"$tmp/out.json" >"$tmp/got.txt" 2>>"$tmp/err.txt"
-		if ! diff -u "expected/$name.txt" "$tmp/got.txt" >"$tmp/diff.txt"; then
-			echo "FAIL $name over ssh"
-			head -40 "$tmp/diff.txt"
-			sed 's/^/  stderr: /' "$tmp/err.txt" | head -10
-			fail=1
-		else
-			echo "ok   $name over ssh"
-		fi
+		compare "$name" "$tmp/hosts_ssh" "expected/$name.txt" "over ssh" 180
 	done
 else
 	echo "FAIL could not start sshd for the ssh runs"; cat "$tmp/sshd.out"; fail=1
