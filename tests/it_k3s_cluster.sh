@@ -31,16 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { printf 'ok   %s\n' "$*"; }
-fail() {
-	printf 'FAIL %s\n' "$*"
-	FAILS=$((FAILS + 1))
-}
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else fail "$what"; fi
-}
+. "$HERE/checks.sh"
 has() { grep -q -- "$2" <<<"$1"; }
 kc() { "$CL" kubectl "$@"; }
 on() { # on NODE CMD: a shell command in a node

@@ -39,17 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { printf 'ok   %s\n' "$*"; }
-fail() {
-	printf 'FAIL %s\n' "$*"
-	FAILS=$((FAILS + 1))
-}
-# check DESCRIPTION CMD...: passes when CMD succeeds.
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else fail "$what"; fi
-}
+. "$HERE/checks.sh"
 has() { grep -q -- "$2" <<<"$1"; }
 kc() { timeout 90 "$KUBECTL" --kubeconfig "$T/api/admin.kubeconfig" "$@"; }
 # jget PY-EXPR: evaluates PY-EXPR over the JSON document on stdin (as d).

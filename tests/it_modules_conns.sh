@@ -49,11 +49,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { printf 'ok   %s\n' "$*"; }
-fail() {
-	printf 'FAIL %s\n' "$*"
-	FAILS=$((FAILS + 1))
-}
+. "$HERE/checks.sh"
 
 "$LAB" up "$NODE" >"$T/up.log" 2>&1 9>&- || { cat "$T/up.log"; echo "FAIL lab up"; exit 1; }
 ADDR=$(cat "$DROVER_LAB_STATE/nodes/$NODE/addr")

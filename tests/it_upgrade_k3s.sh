@@ -47,16 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { printf 'ok   %s\n' "$*"; }
-fail() {
-	printf 'FAIL %s\n' "$*"
-	FAILS=$((FAILS + 1))
-}
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else fail "$what"; fi
-}
+. "$HERE/checks.sh"
 kc() { "$CL" kubectl "$@"; }
 on() { timeout 60 "$LAB" exec "$1" sh -c "$2"; }
 version_of() { on "$1" '/usr/local/bin/k3s --version' 2>/dev/null | awk 'NR==1 {print $3}'; }
